@@ -1,0 +1,269 @@
+// lingmo-admin: seeds and inspects the gateway's configuration in Redis through the shared key
+// schema (shared/config/schema.h). Every config write bumps lingmo:config:version and publishes on
+// lingmo:events, so running nginx workers pick it up within a second without a reload.
+// Secrets: vendor keys are sealed with the secret key before they leave this process; gateway
+// keys are printed once and stored only as SHA-256.
+#include <CLI/CLI.hpp>
+
+#include <chrono>
+#include <cstdlib>
+#include <fstream>
+#include <iostream>
+#include <sys/stat.h>
+
+#include "config/schema.h"
+#include "config/snapshot.h"
+#include "crypto/crypto.h"
+#include "redis_sync.h"
+#include "usage/ledger.h"
+
+using namespace lingmo;
+
+namespace {
+
+[[noreturn]] void die(const std::string& msg) {
+  std::cerr << "lingmo-admin: " << msg << "\n";
+  std::exit(1);
+}
+
+template <class T>
+T must(Result<T> r, const std::string& what) {
+  if (!r) die(what + ": " + r.error());
+  return std::move(r.value());
+}
+
+struct Globals {
+  std::string redis = "127.0.0.1:6379";
+  std::string redis_password;
+  int redis_db = 0;
+  std::string secret_file;
+};
+
+std::unique_ptr<cli::RedisSync> open_redis(const Globals& g) {
+  auto addr = must(cli::RedisAddress::parse(g.redis), "--redis");
+  addr.password = g.redis_password;
+  addr.db = g.redis_db;
+  return must(cli::RedisSync::connect(addr), "redis");
+}
+
+crypto::SecretKey load_secret(const Globals& g) {
+  if (!g.secret_file.empty()) return must(crypto::SecretKey::load_file(g.secret_file), "secret");
+  if (const char* env = std::getenv("ENCRYPT_KEY")) return must(crypto::SecretKey::parse(env), "ENCRYPT_KEY");
+  die("a secret key is needed: pass --secret-file or set ENCRYPT_KEY");
+}
+
+void notify_change(cli::RedisSync& r, const char* what) {
+  must(r.run({"INCR", schema::kConfigVersion}), "INCR version");
+  must(r.run({"PUBLISH", schema::kEventsChannel, what}), "PUBLISH");
+}
+
+std::string mask(const std::string& s) { return s.size() <= 8 ? "****" : s.substr(0, 4) + "..." + s.substr(s.size() - 4); }
+
+int64_t now_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"lingmo-admin: manage LingMo Gateway providers and keys in Redis"};
+  app.require_subcommand(1);
+  Globals g;
+  app.add_option("--redis", g.redis, "Redis address: host:port or unix:/path")->envname("LINGMO_REDIS");
+  app.add_option("--redis-password", g.redis_password, "Redis password")->envname("LINGMO_REDIS_PASSWORD");
+  app.add_option("--redis-db", g.redis_db, "Redis database number")->envname("LINGMO_REDIS_DB");
+  app.add_option("--secret-file", g.secret_file, "file holding the 256-bit secret key (else $ENCRYPT_KEY)")
+      ->envname("LINGMO_SECRET_FILE");
+
+  // gen-secret
+  auto* gen = app.add_subcommand("gen-secret", "write a new random 256-bit secret key file (mode 0600)");
+  std::string gen_path;
+  bool gen_force = false;
+  gen->add_option("file", gen_path, "where to write it")->required();
+  gen->add_flag("--force", gen_force, "overwrite an existing file");
+  gen->callback([&] {
+    struct stat st {};
+    if (!gen_force && stat(gen_path.c_str(), &st) == 0) die(gen_path + " exists (use --force to overwrite)");
+    umask(077);
+    std::ofstream f(gen_path, std::ios::trunc);
+    if (!f) die("cannot write " + gen_path);
+    f << crypto::SecretKey::generate().hex() << "\n";
+    std::cout << "secret key written to " << gen_path << "\n";
+  });
+
+  // provider ...
+  auto* prov = app.add_subcommand("provider", "manage vendor providers");
+  prov->require_subcommand(1);
+  config::Provider np;
+  std::string api_key, api_key_env;
+  std::vector<std::string> models, headers;
+  bool disabled = false;
+  auto* padd = prov->add_subcommand("add", "add or replace a provider");
+  padd->add_option("--id", np.id, "provider id, e.g. deepseek-main")->required();
+  padd->add_option("--name", np.name, "display name");
+  padd->add_option("--vendor", np.vendor, "vendor template id, e.g. deepseek");
+  padd->add_option("--base-url", np.base_url, "OpenAI-compatible base URL, e.g. https://api.deepseek.com/v1")->required();
+  padd->add_option("--api-key", api_key, "vendor API key (prefer --api-key-env: argv is visible to other users)");
+  padd->add_option("--api-key-env", api_key_env, "name of an environment variable holding the vendor API key");
+  padd->add_option("--model", models, "model the provider serves: NAME or NAME=VENDOR_MODEL_ID (repeatable; first = default)")
+      ->required();
+  padd->add_option("--priority", np.priority, "lower is tried first (default 100)");
+  padd->add_option("--proxy", np.proxy, "outbound proxy URL: http://, https://, socks5://, socks5h://");
+  padd->add_option("--header", headers, "extra request header NAME:VALUE (repeatable)");
+  padd->add_flag("--disabled", disabled, "store it disabled");
+  padd->callback([&] {
+    if (!api_key_env.empty()) {
+      const char* v = std::getenv(api_key_env.c_str());
+      if (!v) die("environment variable " + api_key_env + " is not set");
+      api_key = v;
+    }
+    np.enabled = !disabled;
+    if (np.name.empty()) np.name = np.id;
+    for (const auto& m : models) {
+      auto eq = m.find('=');
+      np.models.push_back(eq == std::string::npos ? config::ModelMapping{m, m} : config::ModelMapping{m.substr(0, eq), m.substr(eq + 1)});
+    }
+    for (const auto& h : headers) {
+      auto colon = h.find(':');
+      if (colon == std::string::npos) die("--header needs NAME:VALUE");
+      np.headers[h.substr(0, colon)] = h.substr(colon + 1);
+    }
+    if (!schema::valid_id(np.id)) die("invalid --id (use 1-64 of A-Z a-z 0-9 _ . -)");
+    if (!api_key.empty()) np.api_key_sealed = load_secret(g).encrypt(api_key, np.id);
+    std::string json = schema::to_json(np);
+    must(schema::provider_from_json(json), "provider");  // same validation the data plane applies
+    auto r = open_redis(g);
+    must(r->run({"HSET", schema::kProviders, np.id, json}), "HSET");
+    notify_change(*r, "provider");
+    std::cout << "provider " << np.id << " saved\n";
+  });
+  std::string pid;
+  auto pset_enabled = [&](const char* name, bool value) {
+    auto* c = prov->add_subcommand(name, std::string(value ? "enable" : "disable") + " a provider");
+    c->add_option("id", pid)->required();
+    c->callback([&, value] {
+      auto r = open_redis(g);
+      auto rep = must(r->run({"HGET", schema::kProviders, pid}), "HGET");
+      if (rep->type != REDIS_REPLY_STRING) die("no provider " + pid);
+      auto p = must(schema::provider_from_json(std::string(rep->str, rep->len)), "stored provider");
+      p.enabled = value;
+      must(r->run({"HSET", schema::kProviders, pid, schema::to_json(p)}), "HSET");
+      notify_change(*r, "provider");
+      std::cout << "provider " << pid << (value ? " enabled\n" : " disabled\n");
+    });
+    return c;
+  };
+  pset_enabled("enable", true);
+  pset_enabled("disable", false);
+  auto* prm = prov->add_subcommand("remove", "delete a provider");
+  prm->add_option("id", pid)->required();
+  prm->callback([&] {
+    auto r = open_redis(g);
+    auto rep = must(r->run({"HDEL", schema::kProviders, pid}), "HDEL");
+    if (rep->integer == 0) die("no provider " + pid);
+    r->run({"HDEL", schema::kProviderState, pid});
+    notify_change(*r, "provider");
+    std::cout << "provider " << pid << " removed\n";
+  });
+  auto* plist = prov->add_subcommand("list", "list providers (keys masked)");
+  plist->callback([&] {
+    auto r = open_redis(g);
+    auto all = must(r->hgetall(schema::kProviders), "HGETALL");
+    auto set = config::Snapshot::build_config(0, all, {}, nullptr);
+    for (const auto& p : set->providers)
+      std::cout << p.cfg.id << "\tpriority=" << p.cfg.priority << "\t" << (p.cfg.enabled ? "enabled" : "disabled") << "\t"
+                << p.cfg.base_url << "\tkey=" << (p.cfg.api_key_sealed.empty() ? "(none)" : "sealed:" + mask(p.cfg.api_key_sealed))
+                << "\tmodels=" << p.cfg.models.size() << "\n";
+    for (const auto& w : set->warnings)
+      if (w.find("no secret key") == std::string::npos) std::cerr << "warning: " << w << "\n";
+  });
+
+  // key ...
+  auto* key = app.add_subcommand("key", "manage gateway keys (what clients send as Bearer)");
+  key->require_subcommand(1);
+  config::GatewayKey nk;
+  std::string secret;
+  auto* kadd = key->add_subcommand("add", "create a gateway key; prints the secret once");
+  kadd->add_option("--name", nk.name, "label");
+  kadd->add_option("--model", nk.models, "allowed client model name (repeatable; default: all)");
+  kadd->add_option("--secret", secret, "use this secret instead of a random one (demo and tests)");
+  kadd->callback([&] {
+    if (secret.empty()) secret = "lm-" + crypto::to_hex(crypto::random_bytes(24));
+    if (secret.size() < 8) die("a gateway key secret must be at least 8 characters");
+    nk.hash = crypto::sha256_hex(secret);
+    nk.id = nk.hash.substr(0, 8);
+    auto r = open_redis(g);
+    must(r->run({"HSET", schema::kGatewayKeys, nk.hash, schema::to_json(nk)}), "HSET");
+    notify_change(*r, "key");
+    std::cout << secret << "\n";
+    std::cerr << "key id " << nk.id << " created; the secret above is not stored and will not be shown again\n";
+  });
+  auto* klist = key->add_subcommand("list", "list gateway keys (ids only)");
+  klist->callback([&] {
+    auto r = open_redis(g);
+    for (const auto& [hash, json] : must(r->hgetall(schema::kGatewayKeys), "HGETALL")) {
+      auto k = schema::gateway_key_from_json(hash, json);
+      if (k) std::cout << k->id << "\t" << k->name << "\t" << (k->enabled ? "enabled" : "disabled") << "\tmodels=" << k->models.size() << "\n";
+    }
+  });
+  std::string which;
+  auto* krev = key->add_subcommand("revoke", "revoke a gateway key by its secret or its id");
+  krev->add_option("key", which)->required();
+  krev->callback([&] {
+    auto r = open_redis(g);
+    std::string target;
+    for (const auto& [hash, json] : must(r->hgetall(schema::kGatewayKeys), "HGETALL"))
+      if (hash == crypto::sha256_hex(which) || hash.substr(0, 8) == which) target = hash;
+    if (target.empty()) die("no such key");
+    must(r->run({"HDEL", schema::kGatewayKeys, target}), "HDEL");
+    notify_change(*r, "key");
+    std::cout << "key " << target.substr(0, 8) << " revoked\n";
+  });
+
+  // state ...
+  auto* state = app.add_subcommand("state", "mark providers unusable for a while (observed state)");
+  state->require_subcommand(1);
+  int seconds = 0;
+  std::string reason;
+  auto* park = state->add_subcommand("park", "skip a provider for N seconds");
+  park->add_option("id", pid)->required();
+  park->add_option("--seconds", seconds, "how long")->required();
+  park->add_option("--reason", reason, "why (shown in logs and errors)");
+  park->callback([&] {
+    auto r = open_redis(g);
+    config::ProviderState s{now_ms() + int64_t(seconds) * 1000, reason};
+    must(r->run({"HSET", schema::kProviderState, pid, schema::to_json(s)}), "HSET");
+    must(r->run({"PUBLISH", schema::kEventsChannel, "state"}), "PUBLISH");
+    std::cout << "provider " << pid << " parked for " << seconds << "s\n";
+  });
+  auto* clear = state->add_subcommand("clear", "make a parked provider usable again");
+  clear->add_option("id", pid)->required();
+  clear->callback([&] {
+    auto r = open_redis(g);
+    must(r->run({"HDEL", schema::kProviderState, pid}), "HDEL");
+    must(r->run({"PUBLISH", schema::kEventsChannel, "state"}), "PUBLISH");
+    std::cout << "provider " << pid << " cleared\n";
+  });
+
+  // usage
+  auto* usage = app.add_subcommand("usage", "show a provider's usage counters for a UTC day");
+  std::string day;
+  usage->add_option("id", pid)->required();
+  usage->add_option("--day", day, "YYYY-MM-DD (default: today, UTC)");
+  usage->callback([&] {
+    if (day.empty()) day = usage::utc_day(now_ms());
+    auto r = open_redis(g);
+    auto h = must(r->hgetall(schema::usage_key(pid, day)), "HGETALL");
+    std::cout << "{";
+    bool first = true;
+    for (const char* f : usage::kFields) {
+      auto it = h.find(f);
+      std::cout << (first ? "" : ",") << "\"" << f << "\":" << (it == h.end() ? "0" : it->second);
+      first = false;
+    }
+    std::cout << "}\n";
+  });
+
+  CLI11_PARSE(app, argc, argv);
+  return 0;
+}

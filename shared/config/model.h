@@ -1,0 +1,47 @@
+// The configuration domain shared by the data plane, the control plane and the admin CLI.
+// Plain values; (de)serialisation and the Redis key names live in config/schema.h.
+#pragma once
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+namespace lingmo::config {
+
+// One model a provider serves: `name` is what clients ask for, `upstream` what the vendor calls it.
+struct ModelMapping {
+  std::string name;
+  std::string upstream;
+};
+
+struct Provider {
+  std::string id;                  // stable identifier, [A-Za-z0-9_.-]{1,64}; AES associated data
+  std::string name;                // display name
+  std::string vendor;              // vendor template id (e.g. "deepseek"); informational for now
+  std::string dialect = "openai";  // wire dialect of the vendor's chat endpoint
+  std::string base_url;            // e.g. https://api.deepseek.com/v1 (the chat path is appended)
+  std::string api_key_sealed;      // "lmk1:..." AES-256-GCM; empty for key-less vendors (Ollama)
+  std::string proxy;               // optional outbound proxy: http://, https://, socks5://, socks5h://
+  int priority = 100;              // lower is tried first; ties broken by id
+  bool enabled = true;
+  std::vector<ModelMapping> models;  // the first one is the provider's default (used by "auto")
+  std::map<std::string, std::string> headers;  // extra request headers the vendor wants
+};
+
+// A client credential. Only the SHA-256 of the secret is stored.
+struct GatewayKey {
+  std::string hash;                 // hex SHA-256 of the secret; the Redis hash field
+  std::string id;                   // short public id, safe to log
+  std::string name;
+  std::vector<std::string> models;  // allowlist of client model names; empty = all
+  bool enabled = true;
+};
+
+// Observed state written by the data plane (and, for now, the admin CLI): a provider may be
+// parked until a time, e.g. after the vendor said its quota is exhausted.
+struct ProviderState {
+  int64_t unusable_until_ms = 0;  // epoch milliseconds; 0 = usable
+  std::string reason;
+};
+
+}  // namespace lingmo::config

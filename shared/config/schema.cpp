@@ -1,0 +1,173 @@
+#include "config/schema.h"
+
+#include <rapidjson/document.h>
+#include <rapidjson/stringbuffer.h>
+#include <rapidjson/writer.h>
+
+#include <cctype>
+
+#include "util/json.h"
+
+namespace lingmo::schema {
+namespace {
+
+using Writer = rapidjson::Writer<rapidjson::StringBuffer>;
+
+void kv(Writer& w, const char* k, const std::string& v) {
+  w.Key(k);
+  w.String(v.data(), static_cast<rapidjson::SizeType>(v.size()));
+}
+
+bool starts_with(std::string_view s, std::string_view p) { return s.substr(0, p.size()) == p; }
+
+Result<rapidjson::Document> parse_object(std::string_view json, const char* what) {
+  rapidjson::Document d;
+  d.Parse(json.data(), json.size());
+  if (d.HasParseError() || !d.IsObject()) return Result<rapidjson::Document>::fail(std::string(what) + " is not a JSON object");
+  return d;
+}
+
+}  // namespace
+
+std::string usage_key(std::string_view provider_id, std::string_view day) {
+  return "lingmo:usage:" + std::string(provider_id) + ":" + std::string(day);
+}
+
+std::string usage_batch_key(std::string_view batch_id) { return "lingmo:usage:batch:" + std::string(batch_id); }
+
+bool valid_id(std::string_view id) {
+  if (id.empty() || id.size() > 64) return false;
+  for (char c : id)
+    if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-' || c == '.')) return false;
+  return true;
+}
+
+std::string to_json(const config::Provider& p) {
+  rapidjson::StringBuffer sb;
+  Writer w(sb);
+  w.StartObject();
+  kv(w, "id", p.id);
+  kv(w, "name", p.name);
+  kv(w, "vendor", p.vendor);
+  kv(w, "dialect", p.dialect);
+  kv(w, "base_url", p.base_url);
+  kv(w, "api_key_sealed", p.api_key_sealed);
+  kv(w, "proxy", p.proxy);
+  w.Key("priority");
+  w.Int(p.priority);
+  w.Key("enabled");
+  w.Bool(p.enabled);
+  w.Key("models");
+  w.StartArray();
+  for (const auto& m : p.models) {
+    w.StartObject();
+    kv(w, "name", m.name);
+    kv(w, "upstream", m.upstream);
+    w.EndObject();
+  }
+  w.EndArray();
+  w.Key("headers");
+  w.StartObject();
+  for (const auto& [k, v] : p.headers) kv(w, k.c_str(), v);
+  w.EndObject();
+  w.EndObject();
+  return sb.GetString();
+}
+
+Result<config::Provider> provider_from_json(std::string_view json) {
+  using R = Result<config::Provider>;
+  auto doc = parse_object(json, "provider");
+  if (!doc) return R::fail(doc.error());
+  const auto& d = doc.value();
+  config::Provider p;
+  p.id = json::get_string(d, "id");
+  if (!valid_id(p.id)) return R::fail("provider id \"" + p.id + "\" is invalid (use 1-64 of A-Z a-z 0-9 _ . -)");
+  p.name = json::get_string(d, "name", p.id);
+  p.vendor = json::get_string(d, "vendor");
+  p.dialect = json::get_string(d, "dialect", "openai");
+  if (p.dialect != "openai") return R::fail("provider " + p.id + ": dialect \"" + p.dialect + "\" is not supported yet");
+  p.base_url = json::get_string(d, "base_url");
+  while (!p.base_url.empty() && p.base_url.back() == '/') p.base_url.pop_back();
+  if (!starts_with(p.base_url, "http://") && !starts_with(p.base_url, "https://"))
+    return R::fail("provider " + p.id + ": base_url must start with http:// or https://");
+  p.api_key_sealed = json::get_string(d, "api_key_sealed");
+  p.proxy = json::get_string(d, "proxy");
+  if (!p.proxy.empty() && !starts_with(p.proxy, "http://") && !starts_with(p.proxy, "https://") &&
+      !starts_with(p.proxy, "socks5://") && !starts_with(p.proxy, "socks5h://") && !starts_with(p.proxy, "socks4://"))
+    return R::fail("provider " + p.id + ": proxy must be an http://, https://, socks4://, socks5:// or socks5h:// URL");
+  p.priority = static_cast<int>(json::get_int(d, "priority", 100));
+  p.enabled = json::get_bool(d, "enabled", true);
+  if (auto it = d.FindMember("models"); it != d.MemberEnd() && it->value.IsArray()) {
+    for (const auto& m : it->value.GetArray()) {
+      config::ModelMapping mm;
+      if (m.IsString()) {
+        mm.name = mm.upstream = m.GetString();
+      } else {
+        mm.name = json::get_string(m, "name");
+        mm.upstream = json::get_string(m, "upstream", mm.name);
+      }
+      if (mm.name.empty()) return R::fail("provider " + p.id + ": a model has no name");
+      if (mm.upstream.empty()) mm.upstream = mm.name;
+      p.models.push_back(std::move(mm));
+    }
+  }
+  if (auto it = d.FindMember("headers"); it != d.MemberEnd() && it->value.IsObject()) {
+    for (const auto& h : it->value.GetObject())
+      if (h.value.IsString()) p.headers[h.name.GetString()] = h.value.GetString();
+  }
+  return p;
+}
+
+std::string to_json(const config::GatewayKey& k) {
+  rapidjson::StringBuffer sb;
+  Writer w(sb);
+  w.StartObject();
+  kv(w, "id", k.id);
+  kv(w, "name", k.name);
+  w.Key("models");
+  w.StartArray();
+  for (const auto& m : k.models) w.String(m.c_str());
+  w.EndArray();
+  w.Key("enabled");
+  w.Bool(k.enabled);
+  w.EndObject();
+  return sb.GetString();
+}
+
+Result<config::GatewayKey> gateway_key_from_json(std::string_view hash, std::string_view json) {
+  using R = Result<config::GatewayKey>;
+  auto doc = parse_object(json, "gateway key");
+  if (!doc) return R::fail(doc.error());
+  const auto& d = doc.value();
+  config::GatewayKey k;
+  k.hash = std::string(hash);
+  k.id = json::get_string(d, "id", k.hash.substr(0, 8));
+  k.name = json::get_string(d, "name");
+  k.enabled = json::get_bool(d, "enabled", true);
+  if (auto it = d.FindMember("models"); it != d.MemberEnd() && it->value.IsArray())
+    for (const auto& m : it->value.GetArray())
+      if (m.IsString()) k.models.emplace_back(m.GetString());
+  return k;
+}
+
+std::string to_json(const config::ProviderState& s) {
+  rapidjson::StringBuffer sb;
+  Writer w(sb);
+  w.StartObject();
+  w.Key("unusable_until_ms");
+  w.Int64(s.unusable_until_ms);
+  kv(w, "reason", s.reason);
+  w.EndObject();
+  return sb.GetString();
+}
+
+Result<config::ProviderState> state_from_json(std::string_view json) {
+  auto doc = parse_object(json, "provider state");
+  if (!doc) return Result<config::ProviderState>::fail(doc.error());
+  config::ProviderState s;
+  s.unusable_until_ms = json::get_int(doc.value(), "unusable_until_ms", 0);
+  s.reason = json::get_string(doc.value(), "reason");
+  return s;
+}
+
+}  // namespace lingmo::schema

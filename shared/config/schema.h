@@ -1,0 +1,38 @@
+// The Redis key schema — defined here once, used by the module, the CLI and the control plane.
+// docs/KEY_SCHEMA.md documents it; keep the two in step.
+//
+//   lingmo:providers           HASH  provider id      -> provider JSON (api key sealed)
+//   lingmo:gateway_keys        HASH  sha256(secret)   -> gateway key JSON
+//   lingmo:provider_state      HASH  provider id      -> state JSON {unusable_until_ms, reason}
+//   lingmo:config:version      STRING integer, INCR'd after every config write
+//   lingmo:events              PUB/SUB channel; a message means "reload config now"
+//   lingmo:usage:{id}:{day}    HASH  requests, prompt_tokens, completion_tokens, total_tokens, failures
+//   lingmo:usage:batch:{batch} STRING marker making a usage batch idempotent (expires after 2 days)
+#pragma once
+#include <string>
+#include <string_view>
+
+#include "config/model.h"
+#include "util/result.h"
+
+namespace lingmo::schema {
+
+inline constexpr const char* kProviders = "lingmo:providers";
+inline constexpr const char* kGatewayKeys = "lingmo:gateway_keys";
+inline constexpr const char* kProviderState = "lingmo:provider_state";
+inline constexpr const char* kConfigVersion = "lingmo:config:version";
+inline constexpr const char* kEventsChannel = "lingmo:events";
+
+std::string usage_key(std::string_view provider_id, std::string_view day);
+std::string usage_batch_key(std::string_view batch_id);
+
+bool valid_id(std::string_view id);
+
+std::string to_json(const config::Provider& p);
+Result<config::Provider> provider_from_json(std::string_view json);
+std::string to_json(const config::GatewayKey& k);
+Result<config::GatewayKey> gateway_key_from_json(std::string_view hash, std::string_view json);
+std::string to_json(const config::ProviderState& s);
+Result<config::ProviderState> state_from_json(std::string_view json);
+
+}  // namespace lingmo::schema

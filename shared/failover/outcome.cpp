@@ -1,0 +1,106 @@
+#include "failover/outcome.h"
+
+#include <rapidjson/document.h>
+
+#include "util/json.h"
+
+namespace lingmo::failover {
+
+const char* failure_name(Failure f) {
+  switch (f) {
+    case Failure::kNone: return "ok";
+    case Failure::kConnect: return "connect";
+    case Failure::kFirstByteTimeout: return "first_byte_timeout";
+    case Failure::kIdleTimeout: return "idle_timeout";
+    case Failure::kRateLimited: return "rate_limited";
+    case Failure::kQuotaExhausted: return "quota_exhausted";
+    case Failure::kAuth: return "auth";
+    case Failure::kServer: return "server_error";
+    case Failure::kMalformed: return "malformed";
+    case Failure::kInterrupted: return "interrupted";
+    case Failure::kClientError: return "client_error";
+  }
+  return "unknown";
+}
+
+bool should_failover(Failure f) { return f != Failure::kNone && f != Failure::kClientError; }
+
+Failure classify_http(long status, std::string_view body) {
+  if (status == 402) return Failure::kQuotaExhausted;
+  if (status == 401 || status == 403) return Failure::kAuth;
+  if (status == 429) {
+    rapidjson::Document d;
+    d.Parse(body.data(), body.size());
+    if (!d.HasParseError() && d.IsObject() && d.HasMember("error")) {
+      const auto& e = d["error"];
+      std::string type = json::get_string(e, "type"), code = json::get_string(e, "code");
+      if (type == "insufficient_quota" || code == "insufficient_quota") return Failure::kQuotaExhausted;
+    }
+    return Failure::kRateLimited;
+  }
+  if (status == 404 || status == 408 || status >= 500) return Failure::kServer;
+  if (status >= 400) return Failure::kClientError;
+  return Failure::kMalformed;  // 1xx/3xx: nothing a chat client can use
+}
+
+std::string describe(const AttemptRecord& a) {
+  std::string s = a.provider_id + " (" + a.upstream_model + "): ";
+  if (a.status) s += "HTTP " + std::to_string(a.status) + " ";
+  s += failure_name(a.failure);
+  if (!a.detail.empty()) s += " - " + a.detail;
+  return s;
+}
+
+openai::ApiError final_error(std::string_view model, const std::vector<AttemptRecord>& tried,
+                             const std::vector<routing::Skip>& skipped, bool attempts_capped) {
+  openai::ApiError e;
+  std::string skipped_text;
+  for (const auto& s : skipped) skipped_text += (skipped_text.empty() ? "" : "; ") + s.provider_id + " (" + s.reason + ")";
+  if (tried.empty()) {
+    e.status = 503;
+    e.type = "service_unavailable";
+    e.code = "no_usable_provider";
+    e.message = "No usable provider for model \"" + std::string(model) + "\"" +
+                (skipped_text.empty() ? "." : ". Skipped: " + skipped_text + ".");
+    return e;
+  }
+  bool all_quota = true, all_limited = true, all_timeout = true;
+  std::string list;
+  for (const auto& a : tried) {
+    all_quota &= a.failure == Failure::kQuotaExhausted;
+    all_limited &= a.failure == Failure::kQuotaExhausted || a.failure == Failure::kRateLimited;
+    all_timeout &= a.failure == Failure::kFirstByteTimeout || a.failure == Failure::kIdleTimeout;
+    list += (list.empty() ? "" : "; ") + describe(a);
+  }
+  if (all_quota) {
+    e = {429, "insufficient_quota", "insufficient_quota", "", ""};
+  } else if (all_limited) {
+    e = {429, "rate_limit_error", "rate_limit_exceeded", "", ""};
+  } else if (all_timeout) {
+    e = {504, "timeout_error", "upstream_timeout", "", ""};
+  } else {
+    e = {502, "upstream_error", "all_providers_failed", "", ""};
+  }
+  e.message = "All providers failed for model \"" + std::string(model) + "\". Tried: " + list + "." +
+              (attempts_capped ? " (maximum number of attempts reached)" : "") +
+              (skipped_text.empty() ? "" : " Skipped: " + skipped_text + ".");
+  return e;
+}
+
+std::string attempts_header(const std::vector<AttemptRecord>& tried, bool last_ok) {
+  std::string h;
+  for (size_t i = 0; i < tried.size(); ++i) {
+    const auto& a = tried[i];
+    if (!h.empty()) h += ';';
+    h += a.provider_id + '=';
+    if (i + 1 == tried.size() && last_ok)
+      h += "ok";
+    else if (a.status)
+      h += std::to_string(a.status);
+    else
+      h += failure_name(a.failure);
+  }
+  return h;
+}
+
+}  // namespace lingmo::failover

@@ -1,0 +1,90 @@
+#include "openai/request.h"
+
+#include "util/json.h"
+
+namespace lingmo::openai {
+
+namespace {
+// Fields some clients or SDK wrappers put in the body that would redirect a request elsewhere.
+// The gateway decides where requests go; these never reach a vendor.
+constexpr const char* kRoutingFields[] = {"api_base", "base_url", "api_key", "api_version", "custom_llm_provider"};
+}  // namespace
+
+bool parse_chat_request(std::string_view body, ChatRequest& out, ApiError& err) {
+  auto& d = out.doc;
+  d.Parse(body.data(), body.size());
+  if (d.HasParseError()) {
+    err = invalid_request("We could not parse the JSON body of your request. (HINT: This likely means you aren't "
+                          "using your HTTP library correctly. The OpenAI API expects a JSON payload.)");
+    return false;
+  }
+  if (!d.IsObject()) {
+    err = invalid_request("The request body must be a JSON object.");
+    return false;
+  }
+  auto model = d.FindMember("model");
+  if (model == d.MemberEnd() || model->value.IsNull()) {
+    err = invalid_request("you must provide a model parameter", "model");
+    return false;
+  }
+  if (!model->value.IsString() || model->value.GetStringLength() == 0) {
+    err = invalid_request("'model' must be a non-empty string.", "model");
+    return false;
+  }
+  out.model.assign(model->value.GetString(), model->value.GetStringLength());
+  auto messages = d.FindMember("messages");
+  if (messages == d.MemberEnd()) {
+    err = invalid_request("Missing required parameter: 'messages'.", "messages", "missing_required_parameter");
+    return false;
+  }
+  if (!messages->value.IsArray() || messages->value.Empty()) {
+    err = invalid_request("'messages' must be a non-empty array.", "messages");
+    return false;
+  }
+  for (const auto& m : messages->value.GetArray()) {
+    if (!m.IsObject() || !m.HasMember("role") || !m["role"].IsString()) {
+      err = invalid_request("Each message must be an object with a string 'role'.", "messages");
+      return false;
+    }
+  }
+  if (auto s = d.FindMember("stream"); s != d.MemberEnd() && !s->value.IsNull()) {
+    if (!s->value.IsBool()) {
+      err = invalid_request("'stream' must be a boolean.", "stream");
+      return false;
+    }
+    out.stream = s->value.GetBool();
+  }
+  if (auto so = d.FindMember("stream_options"); so != d.MemberEnd() && !so->value.IsNull()) {
+    if (!so->value.IsObject()) {
+      err = invalid_request("'stream_options' must be an object.", "stream_options");
+      return false;
+    }
+    out.client_wants_usage = json::get_bool(so->value, "include_usage", false);
+  }
+  return true;
+}
+
+std::string build_upstream_body(const ChatRequest& req, std::string_view upstream_model) {
+  rapidjson::Document d;
+  d.CopyFrom(req.doc, d.GetAllocator());
+  auto& a = d.GetAllocator();
+  for (const char* f : kRoutingFields) d.RemoveMember(f);
+  d["model"].SetString(upstream_model.data(), static_cast<rapidjson::SizeType>(upstream_model.size()), a);
+  if (req.stream) {
+    auto so = d.FindMember("stream_options");
+    if (so == d.MemberEnd() || !so->value.IsObject()) {
+      d.RemoveMember("stream_options");
+      rapidjson::Value obj(rapidjson::kObjectType);
+      d.AddMember("stream_options", obj, a);
+      so = d.FindMember("stream_options");
+    }
+    auto iu = so->value.FindMember("include_usage");
+    if (iu != so->value.MemberEnd())
+      iu->value.SetBool(true);
+    else
+      so->value.AddMember("include_usage", true, a);
+  }
+  return json::stringify(d);
+}
+
+}  // namespace lingmo::openai

@@ -1,0 +1,28 @@
+// Parsing and validating an OpenAI chat-completions request, and building the body sent to an
+// OpenAI-compatible vendor for one attempt (a fresh body per failover attempt).
+#pragma once
+#include <rapidjson/document.h>
+
+#include <string>
+#include <string_view>
+
+#include "openai/errors.h"
+
+namespace lingmo::openai {
+
+struct ChatRequest {
+  rapidjson::Document doc;  // the client's body, validated
+  std::string model;
+  bool stream = false;
+  bool client_wants_usage = false;  // stream_options.include_usage was true
+};
+
+// Returns false and fills `err` (a 400 in OpenAI's wording) when the body is unusable.
+bool parse_chat_request(std::string_view body, ChatRequest& out, ApiError& err);
+
+// The vendor body: the client's request with the vendor's model id, routing fields a client must
+// not control removed (api_base, base_url, ...), and — for streams — include_usage forced on so
+// usage can always be counted.
+std::string build_upstream_body(const ChatRequest& req, std::string_view upstream_model);
+
+}  // namespace lingmo::openai

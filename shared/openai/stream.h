@@ -1,0 +1,48 @@
+// The OpenAI -> OpenAI response path: relays a vendor's chat-completion stream to the client
+// event by event, reads usage from it, and hides the usage chunk the gateway asked for when the
+// client did not. Also inspects non-stream bodies. Pure: bytes in, bytes out.
+#pragma once
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "sse/framer.h"
+
+namespace lingmo::openai {
+
+struct Usage {
+  bool present = false;
+  int64_t prompt_tokens = 0;
+  int64_t completion_tokens = 0;
+  int64_t total_tokens = 0;
+};
+
+// Reads "usage" from a chat.completion or chunk object; false if absent or null.
+bool read_usage(std::string_view json, Usage& out);
+
+class StreamRelay {
+ public:
+  enum class Status { kOk, kMalformed, kUpstreamError };
+
+  explicit StreamRelay(bool client_wants_usage) : client_wants_usage_(client_wants_usage) {}
+
+  // Handles one upstream event, appending what the client should receive to `out` (possibly
+  // nothing). kMalformed / kUpstreamError: the event was not relayed; `error_message()` says why.
+  Status on_event(const sse::Event& ev, std::string& out);
+
+  bool done() const { return done_; }             // [DONE] seen
+  const Usage& usage() const { return usage_; }
+  const std::string& error_message() const { return error_; }
+
+ private:
+  bool client_wants_usage_;
+  bool done_ = false;
+  Usage usage_;
+  std::string error_;
+};
+
+// Non-stream body check: valid JSON chat.completion (or an error object) and its usage.
+enum class BodyKind { kCompletion, kError, kMalformed };
+BodyKind inspect_completion(std::string_view body, Usage& usage);
+
+}  // namespace lingmo::openai

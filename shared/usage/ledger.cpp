@@ -1,0 +1,73 @@
+#include "usage/ledger.h"
+
+#include <ctime>
+
+namespace lingmo::usage {
+
+const char* const kApplyBatchScript =
+    "if redis.call('SET', KEYS[1], '1', 'NX', 'EX', ARGV[1]) then\n"
+    "  local fields = {'requests', 'prompt_tokens', 'completion_tokens', 'total_tokens', 'failures'}\n"
+    "  for k = 2, #KEYS do\n"
+    "    for f = 1, 5 do\n"
+    "      local n = tonumber(ARGV[1 + (k - 2) * 5 + f])\n"
+    "      if n ~= 0 then redis.call('HINCRBY', KEYS[k], fields[f], n) end\n"
+    "    end\n"
+    "  end\n"
+    "  return 1\n"
+    "end\n"
+    "return 0\n";
+
+void Counters::add(const Counters& o) {
+  requests += o.requests;
+  prompt_tokens += o.prompt_tokens;
+  completion_tokens += o.completion_tokens;
+  total_tokens += o.total_tokens;
+  failures += o.failures;
+}
+
+bool Ledger::add(const std::string& usage_key, const Counters& c) {
+  auto it = pending_.find(usage_key);
+  if (it == pending_.end()) {
+    if (pending_.size() >= max_keys_) {
+      ++dropped_;
+      return false;
+    }
+    it = pending_.emplace(usage_key, Counters{}).first;
+  }
+  it->second.add(c);
+  return true;
+}
+
+const Batch* Ledger::take_batch(const std::string& new_batch_id) {
+  if (batch_) return &*batch_;
+  if (pending_.empty()) return nullptr;
+  Batch b;
+  b.id = new_batch_id;
+  b.entries.assign(pending_.begin(), pending_.end());
+  pending_.clear();
+  batch_ = std::move(b);
+  return &*batch_;
+}
+
+std::vector<std::string> Ledger::eval_args(const Batch& b, const std::string& marker_key, int marker_ttl_s) {
+  std::vector<std::string> a{"EVAL", kApplyBatchScript, std::to_string(b.entries.size() + 1), marker_key};
+  for (const auto& e : b.entries) a.push_back(e.first);
+  a.push_back(std::to_string(marker_ttl_s));
+  for (const auto& e : b.entries) {
+    const Counters& c = e.second;
+    for (int64_t v : {c.requests, c.prompt_tokens, c.completion_tokens, c.total_tokens, c.failures})
+      a.push_back(std::to_string(v));
+  }
+  return a;
+}
+
+std::string utc_day(int64_t epoch_ms) {
+  time_t t = static_cast<time_t>(epoch_ms / 1000);
+  struct tm tm {};
+  gmtime_r(&t, &tm);
+  char buf[16];
+  strftime(buf, sizeof buf, "%Y-%m-%d", &tm);
+  return buf;
+}
+
+}  // namespace lingmo::usage

@@ -1,0 +1,48 @@
+// Small RapidJSON helpers shared by every JSON-touching file.
+#pragma once
+#include <rapidjson/document.h>
+#include <rapidjson/stringbuffer.h>
+#include <rapidjson/writer.h>
+
+#include <string>
+#include <string_view>
+
+namespace lingmo::json {
+
+inline std::string stringify(const rapidjson::Value& v) {
+  rapidjson::StringBuffer sb;
+  rapidjson::Writer<rapidjson::StringBuffer> w(sb);
+  v.Accept(w);
+  return std::string(sb.GetString(), sb.GetSize());
+}
+
+// Quotes and escapes `s` as a JSON string literal.
+inline std::string quote(std::string_view s) {
+  rapidjson::StringBuffer sb;
+  rapidjson::Writer<rapidjson::StringBuffer> w(sb);
+  w.String(s.data(), static_cast<rapidjson::SizeType>(s.size()));
+  return std::string(sb.GetString(), sb.GetSize());
+}
+
+inline std::string get_string(const rapidjson::Value& obj, const char* key, std::string def = {}) {
+  if (!obj.IsObject()) return def;
+  auto it = obj.FindMember(key);
+  if (it == obj.MemberEnd() || !it->value.IsString()) return def;
+  return std::string(it->value.GetString(), it->value.GetStringLength());
+}
+
+inline long long get_int(const rapidjson::Value& obj, const char* key, long long def = 0) {
+  if (!obj.IsObject()) return def;
+  auto it = obj.FindMember(key);
+  if (it == obj.MemberEnd() || !it->value.IsNumber()) return def;
+  return it->value.IsInt64() ? it->value.GetInt64() : static_cast<long long>(it->value.GetDouble());
+}
+
+inline bool get_bool(const rapidjson::Value& obj, const char* key, bool def = false) {
+  if (!obj.IsObject()) return def;
+  auto it = obj.FindMember(key);
+  if (it == obj.MemberEnd() || !it->value.IsBool()) return def;
+  return it->value.GetBool();
+}
+
+}  // namespace lingmo::json

@@ -1,0 +1,581 @@
+#!/usr/bin/env node
+// Fake LLM vendor speaking the OpenAI Chat Completions wire format.
+//
+// Used by integration tests, the end-to-end test, the benchmark and the
+// offline demo. Node.js >= 20, ES module, no npm dependencies.
+//
+// Usage:
+//   node tests/fakes/fake_vendor.mjs --port 0 --name vendorA \
+//        [--host 127.0.0.1] [--key sk-expected] [--port-file /path]
+//
+// See tests/fakes/README.md for the full behaviour and the control API.
+
+import http from 'node:http';
+import fs from 'node:fs';
+import path from 'node:path';
+
+// ---------------------------------------------------------------------------
+// CLI
+// ---------------------------------------------------------------------------
+
+function usage(msg) {
+  if (msg) process.stderr.write(`fake_vendor: ${msg}\n`);
+  process.stderr.write(
+    'usage: fake_vendor.mjs --port N --name NAME [--host H] [--key KEY] [--port-file PATH]\n');
+  process.exit(2);
+}
+
+function parseArgs(argv) {
+  const opts = { port: 0, name: 'fake', host: '127.0.0.1', key: null, portFile: null };
+  for (let i = 0; i < argv.length; i++) {
+    let a = argv[i];
+    let v;
+    const eq = a.indexOf('=');
+    if (a.startsWith('--') && eq > 0) {
+      v = a.slice(eq + 1);
+      a = a.slice(0, eq);
+    }
+    const next = () => {
+      if (v !== undefined) return v;
+      if (i + 1 >= argv.length) usage(`missing value for ${a}`);
+      return argv[++i];
+    };
+    switch (a) {
+      case '--port': {
+        const p = Number(next());
+        if (!Number.isInteger(p) || p < 0 || p > 65535) usage('invalid --port');
+        opts.port = p;
+        break;
+      }
+      case '--name': opts.name = next(); break;
+      case '--host': opts.host = next(); break;
+      case '--key': opts.key = next(); break;
+      case '--port-file': opts.portFile = next(); break;
+      case '-h':
+      case '--help': usage(); break;
+      default: usage(`unknown argument ${a}`);
+    }
+  }
+  return opts;
+}
+
+const OPTS = parseArgs(process.argv.slice(2));
+const NAME = OPTS.name;
+
+// ---------------------------------------------------------------------------
+// State
+// ---------------------------------------------------------------------------
+
+const MODES = new Set([
+  'normal', '429', 'rate_limit', '500', '402', '401', '400', 'hang',
+  'hang_after_headers', 'reset_mid_stream', 'malformed', 'slow_first_byte',
+  'keepalive_comments',
+]);
+
+const DEFAULT_CHUNKS = { reset_mid_stream: 2 };
+const DEFAULT_DELAY = { slow_first_byte: 2000, keepalive_comments: 50 };
+
+function normalMode() {
+  return { mode: 'normal', times: null, chunks: null, delay_ms: null, rst: false };
+}
+
+let modeState = normalMode();
+let stats;
+function resetStats() {
+  stats = { requests: 0, connections: 0, aborted: 0, last_request: null };
+}
+resetStats();
+let openConnections = 0;
+let idCounter = 0; // never reset, so ids stay unique for the process lifetime
+
+// Takes the mode for one chat request and consumes one use of a one-shot mode.
+function takeMode() {
+  const m = modeState;
+  if (m.times !== null) {
+    m.times -= 1;
+    if (m.times <= 0) modeState = normalMode();
+  }
+  return m;
+}
+
+// ---------------------------------------------------------------------------
+// Helpers
+// ---------------------------------------------------------------------------
+
+function sendJson(res, status, obj, extraHeaders) {
+  const body = JSON.stringify(obj);
+  const headers = {
+    'Content-Type': 'application/json',
+    'Content-Length': Buffer.byteLength(body),
+  };
+  if (extraHeaders) Object.assign(headers, extraHeaders);
+  res.writeHead(status, headers);
+  res.end(body);
+}
+
+function oaiError(message, type, param, code) {
+  return { error: { message, type, param, code } };
+}
+
+function maskKey(k) {
+  if (!k) return '';
+  if (k.length <= 8) return '*'.repeat(k.length);
+  return `${k.slice(0, 3)}${'*'.repeat(Math.min(k.length - 7, 20))}${k.slice(-4)}`;
+}
+
+function bearerOf(req) {
+  const h = req.headers.authorization;
+  if (typeof h !== 'string') return null;
+  const m = /^Bearer\s+(.*)$/i.exec(h);
+  return m ? m[1].trim() : null;
+}
+
+function send401(res, presented) {
+  sendJson(res, 401, oaiError(
+    `Incorrect API key provided: ${maskKey(presented)}. You can find your API key at https://platform.openai.com/account/api-keys.`,
+    'invalid_request_error', null, 'invalid_api_key'));
+}
+
+function authOk(req) {
+  if (OPTS.key === null) return true;
+  return bearerOf(req) === OPTS.key;
+}
+
+function readBody(req, cb) {
+  const parts = [];
+  req.on('data', (c) => parts.push(c));
+  req.on('end', () => cb(parts.length === 1 ? parts[0] : Buffer.concat(parts)));
+  req.on('error', () => {});
+}
+
+function nowSecs() {
+  return Math.floor(Date.now() / 1000);
+}
+
+function echoText(body) {
+  const msgs = body && Array.isArray(body.messages) ? body.messages : null;
+  if (!msgs) return null;
+  for (let i = msgs.length - 1; i >= 0; i--) {
+    const m = msgs[i];
+    if (m && m.role === 'user') {
+      if (typeof m.content === 'string' && m.content.startsWith('echo:')) return m.content.slice(5);
+      return null;
+    }
+  }
+  return null;
+}
+
+function promptTokens(body) {
+  return (body && Array.isArray(body.messages) ? body.messages.length : 0) * 10;
+}
+
+// ---------------------------------------------------------------------------
+// Per-response context: one pending timer at most, cleared on close.
+// ---------------------------------------------------------------------------
+
+class Ctx {
+  constructor(req, res) {
+    this.req = req;
+    this.res = res;
+    this.timer = null;
+    this.closed = false;
+    this.selfDestroyed = false;
+    res.on('close', () => {
+      this.closed = true;
+      if (this.timer) { clearTimeout(this.timer); this.timer = null; }
+      if (!res.writableFinished && !this.selfDestroyed) stats.aborted++;
+    });
+  }
+
+  later(ms, fn) {
+    if (this.closed) return;
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = setTimeout(() => {
+      this.timer = null;
+      if (!this.closed) fn();
+    }, ms);
+  }
+
+  // Cut the connection abruptly after everything written so far is flushed.
+  destroyAfterFlush(rst) {
+    const sock = this.req.socket;
+    this.selfDestroyed = true;
+    const kill = () => {
+      if (rst && typeof sock.resetAndDestroy === 'function') sock.resetAndDestroy();
+      else sock.destroy();
+    };
+    // An empty write's callback runs once the earlier writes are handed to the kernel.
+    if (sock.destroyed) return;
+    sock.write('', kill);
+  }
+}
+
+// ---------------------------------------------------------------------------
+// Chat completions
+// ---------------------------------------------------------------------------
+
+function nonStreamBody(id, model, body, content) {
+  const P = promptTokens(body);
+  const C = 3;
+  return {
+    id,
+    object: 'chat.completion',
+    created: nowSecs(),
+    model,
+    choices: [{
+      index: 0,
+      message: { role: 'assistant', content, refusal: null },
+      logprobs: null,
+      finish_reason: 'stop',
+    }],
+    usage: { prompt_tokens: P, completion_tokens: C, total_tokens: P + C },
+  };
+}
+
+// Builds the SSE event strings of a normal streamed answer.
+// opts.final=false omits finish chunk, usage chunk and [DONE].
+function streamEvents(id, model, body, nChunks, final) {
+  const includeUsage = !!(body && body.stream_options && body.stream_options.include_usage === true);
+  const created = nowSecs();
+  const ev = (delta, finish) => {
+    const o = {
+      id,
+      object: 'chat.completion.chunk',
+      created,
+      model,
+      choices: [{ index: 0, delta, logprobs: null, finish_reason: finish }],
+    };
+    if (includeUsage) o.usage = null;
+    return `data: ${JSON.stringify(o)}\n\n`;
+  };
+  const out = [ev({ role: 'assistant', content: '' }, null)];
+  const echo = echoText(body);
+  if (echo !== null) out.push(ev({ content: echo }, null));
+  for (let i = 0; i < nChunks; i++) out.push(ev({ content: `${NAME}-chunk-${i} ` }, null));
+  if (!final) return out;
+  out.push(ev({}, 'stop'));
+  if (includeUsage) {
+    const P = promptTokens(body);
+    out.push(`data: ${JSON.stringify({
+      id,
+      object: 'chat.completion.chunk',
+      created,
+      model,
+      choices: [],
+      usage: { prompt_tokens: P, completion_tokens: nChunks, total_tokens: P + nChunks },
+    })}\n\n`);
+  }
+  out.push('data: [DONE]\n\n');
+  return out;
+}
+
+const SSE_HEADERS = {
+  'Content-Type': 'text/event-stream',
+  'Cache-Control': 'no-cache',
+};
+
+// Writes events one per res.write(), `delay` ms apart (0 = back to back),
+// then calls done().
+function writeSeq(ctx, events, delay, done) {
+  const res = ctx.res;
+  let i = 0;
+  const step = () => {
+    while (i < events.length) {
+      if (ctx.closed) return;
+      res.write(events[i++]);
+      if (delay > 0 && i < events.length) {
+        ctx.later(delay, step);
+        return;
+      }
+    }
+    if (!ctx.closed) done();
+  };
+  step();
+}
+
+function answerNormal(ctx, m, id, model, body, stream, interDelay) {
+  const res = ctx.res;
+  if (!stream) {
+    const echo = echoText(body);
+    sendJson(res, 200, nonStreamBody(id, model, body, echo !== null ? echo : `${NAME} says hello`));
+    return;
+  }
+  const n = m.chunks ?? 3;
+  if (!res.headersSent) res.writeHead(200, SSE_HEADERS);
+  writeSeq(ctx, streamEvents(id, model, body, n, true), interDelay, () => res.end());
+}
+
+function handleChat(req, res, raw) {
+  const ctx = new Ctx(req, res);
+  stats.requests++;
+  let body = null;
+  let parseOk = true;
+  try {
+    body = JSON.parse(raw.toString('utf8'));
+  } catch {
+    parseOk = false;
+  }
+  stats.last_request = { headers: req.headers, body, url: req.url };
+
+  if (!authOk(req)) return send401(res, bearerOf(req));
+  if (!parseOk || body === null || typeof body !== 'object' || Array.isArray(body)) {
+    return sendJson(res, 400, oaiError(
+      'We could not parse the JSON body of your request. (HINT: This likely means you aren\'t using your HTTP library correctly. The OpenAI API expects a JSON payload, but what was sent was not valid JSON.)',
+      'invalid_request_error', null, null));
+  }
+
+  const m = takeMode();
+  const id = `chatcmpl-${NAME}-${++idCounter}`;
+  const model = typeof body.model === 'string' ? body.model : 'fake-model';
+  const stream = body.stream === true;
+
+  switch (m.mode) {
+    case 'normal':
+      return answerNormal(ctx, m, id, model, body, stream, m.delay_ms ?? 0);
+
+    case '429':
+      return sendJson(res, 429, oaiError(
+        'You exceeded your current quota, please check your plan and billing details.',
+        'insufficient_quota', null, 'insufficient_quota'));
+
+    case 'rate_limit':
+      return sendJson(res, 429, oaiError(
+        `Rate limit reached for ${model} in organization org-${NAME} on requests per min (RPM): Limit 3, Used 3, Requested 1. Please try again in 1s.`,
+        'requests', null, 'rate_limit_exceeded'), { 'retry-after': '1' });
+
+    case '500':
+      return sendJson(res, 500, oaiError(
+        'The server had an error while processing your request.', 'server_error', null, null));
+
+    case '402':
+      return sendJson(res, 402, oaiError(
+        'Insufficient Balance', 'unknown_error', null, 'invalid_request_error'));
+
+    case '401':
+      return send401(res, bearerOf(req));
+
+    case '400':
+      return sendJson(res, 400, oaiError(
+        "Invalid value for 'temperature'", 'invalid_request_error', 'temperature', null));
+
+    case 'hang':
+      return; // never respond; Ctx counts the abort when the client goes away
+
+    case 'hang_after_headers':
+      res.writeHead(200, stream ? SSE_HEADERS : { 'Content-Type': 'application/json' });
+      res.flushHeaders();
+      return;
+
+    case 'reset_mid_stream': {
+      if (stream) {
+        res.writeHead(200, SSE_HEADERS);
+        const ev = streamEvents(id, model, body, m.chunks ?? 2, false);
+        writeSeq(ctx, ev, m.delay_ms ?? 0, () => ctx.destroyAfterFlush(m.rst));
+      } else {
+        const full = JSON.stringify(nonStreamBody(id, model, body, `${NAME} says hello`));
+        const buf = Buffer.from(full);
+        res.writeHead(200, { 'Content-Type': 'application/json', 'Content-Length': buf.length });
+        res.write(buf.subarray(0, buf.length >> 1));
+        ctx.destroyAfterFlush(m.rst);
+      }
+      return;
+    }
+
+    case 'malformed':
+      if (stream) {
+        res.writeHead(200, SSE_HEADERS);
+        res.write('data: {not json}\n\n');
+        res.write('data: [DONE]\n\n');
+        res.end();
+      } else {
+        const b = '{"id": "x", "choices": [';
+        res.writeHead(200, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(b) });
+        res.end(b);
+      }
+      return;
+
+    case 'slow_first_byte':
+      ctx.later(m.delay_ms ?? DEFAULT_DELAY.slow_first_byte,
+        () => answerNormal(ctx, m, id, model, body, stream, 0));
+      return;
+
+    case 'keepalive_comments': {
+      if (!stream) return answerNormal(ctx, m, id, model, body, false, 0);
+      const d = m.delay_ms ?? DEFAULT_DELAY.keepalive_comments;
+      res.writeHead(200, SSE_HEADERS);
+      let k = 0;
+      const tick = () => {
+        res.write(': keep-alive\n\n');
+        if (++k < 3) ctx.later(d, tick);
+        else ctx.later(d, () => answerNormal(ctx, m, id, model, body, true, 0));
+      };
+      tick();
+      return;
+    }
+
+    default:
+      return sendJson(res, 500, oaiError(`fake_vendor: unhandled mode ${m.mode}`, 'server_error', null, null));
+  }
+}
+
+// ---------------------------------------------------------------------------
+// Control API
+// ---------------------------------------------------------------------------
+
+function badControl(res, msg) {
+  sendJson(res, 400, { ok: false, error: msg });
+}
+
+function handleSetMode(res, raw) {
+  let b;
+  try {
+    b = raw.length ? JSON.parse(raw.toString('utf8')) : {};
+  } catch {
+    return badControl(res, 'invalid JSON');
+  }
+  if (b === null || typeof b !== 'object' || Array.isArray(b)) return badControl(res, 'body must be an object');
+  const mode = b.mode === undefined ? 'normal' : String(b.mode);
+  if (!MODES.has(mode)) return badControl(res, `unknown mode ${mode}`);
+  const next = normalMode();
+  next.mode = mode;
+  if (b.times !== undefined && b.times !== null) {
+    if (!Number.isInteger(b.times) || b.times < 1) return badControl(res, 'times must be a positive integer');
+    next.times = b.times;
+  }
+  if (b.chunks !== undefined && b.chunks !== null) {
+    if (!Number.isInteger(b.chunks) || b.chunks < 0) return badControl(res, 'chunks must be a non-negative integer');
+    next.chunks = b.chunks;
+  }
+  if (b.delay_ms !== undefined && b.delay_ms !== null) {
+    if (typeof b.delay_ms !== 'number' || !Number.isFinite(b.delay_ms) || b.delay_ms < 0) {
+      return badControl(res, 'delay_ms must be a non-negative number');
+    }
+    next.delay_ms = b.delay_ms;
+  }
+  if (b.rst !== undefined) next.rst = b.rst === true;
+  if (next.chunks === null && DEFAULT_CHUNKS[mode] !== undefined) next.chunks = DEFAULT_CHUNKS[mode];
+  modeState = next;
+  sendJson(res, 200, { ok: true });
+}
+
+function statsBody() {
+  return {
+    name: NAME,
+    requests: stats.requests,
+    connections: stats.connections,
+    open_connections: openConnections,
+    aborted: stats.aborted,
+    last_request: stats.last_request,
+  };
+}
+
+// ---------------------------------------------------------------------------
+// Server
+// ---------------------------------------------------------------------------
+
+const MODELS_BODY = JSON.stringify({
+  object: 'list',
+  data: [{ id: 'fake-model', object: 'model', created: 1700000000, owned_by: NAME }],
+});
+
+function notFound(res, req) {
+  sendJson(res, 404, oaiError(`Invalid URL (${req.method} ${req.url})`, 'invalid_request_error', null, null));
+}
+
+function methodNotAllowed(res, allow) {
+  res.setHeader('Allow', allow);
+  sendJson(res, 405, oaiError('Method not allowed', 'invalid_request_error', null, null));
+}
+
+const server = http.createServer({
+  keepAliveTimeout: 65000,
+  headersTimeout: 66000,
+  requestTimeout: 0, // hang modes must not be cut by node itself
+}, (req, res) => {
+  res.setHeader('x-fake-vendor', NAME);
+  const url = req.url || '/';
+  const q = url.indexOf('?');
+  const p = q >= 0 ? url.slice(0, q) : url;
+
+  if (p === '/v1/chat/completions' || p === '/chat/completions') {
+    if (req.method !== 'POST') return methodNotAllowed(res, 'POST');
+    return readBody(req, (raw) => handleChat(req, res, raw));
+  }
+  if (p === '/v1/models' || p === '/models') {
+    if (req.method !== 'GET') return methodNotAllowed(res, 'GET');
+    req.resume();
+    if (!authOk(req)) return send401(res, bearerOf(req));
+    res.writeHead(200, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(MODELS_BODY) });
+    return res.end(MODELS_BODY);
+  }
+  if (p === '/_control/mode') {
+    if (req.method === 'POST') return readBody(req, (raw) => handleSetMode(res, raw));
+    if (req.method === 'GET') {
+      req.resume();
+      return sendJson(res, 200, { ...modeState });
+    }
+    return methodNotAllowed(res, 'GET, POST');
+  }
+  if (p === '/_control/stats') {
+    req.resume();
+    return sendJson(res, 200, statsBody());
+  }
+  if (p === '/_control/reset') {
+    if (req.method !== 'POST') return methodNotAllowed(res, 'POST');
+    return readBody(req, () => {
+      modeState = normalMode();
+      resetStats();
+      sendJson(res, 200, { ok: true });
+    });
+  }
+  if (p === '/_control/health' || p === '/health') {
+    req.resume();
+    return sendJson(res, 200, { ok: true, name: NAME });
+  }
+  req.resume();
+  return notFound(res, req);
+});
+
+server.on('connection', (sock) => {
+  stats.connections++;
+  openConnections++;
+  sock.setNoDelay(true);
+  sock.on('close', () => { openConnections--; });
+});
+
+server.on('clientError', (err, sock) => {
+  if (sock.writable && !sock.destroyed) {
+    sock.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
+  } else {
+    sock.destroy();
+  }
+});
+
+server.on('error', (err) => {
+  process.stderr.write(`fake_vendor ${NAME}: ${err.message}\n`);
+  process.exit(1);
+});
+
+server.listen(OPTS.port, OPTS.host, () => {
+  const port = server.address().port;
+  if (OPTS.portFile) {
+    const dir = path.dirname(OPTS.portFile);
+    const tmp = path.join(dir, `.${path.basename(OPTS.portFile)}.${process.pid}.tmp`);
+    fs.writeFileSync(tmp, `${port}\n`);
+    fs.renameSync(tmp, OPTS.portFile);
+  }
+  process.stdout.write(`LISTENING ${port}\n`);
+});
+
+let stopping = false;
+function shutdown() {
+  if (stopping) return;
+  stopping = true;
+  server.close(() => process.exit(0));
+  server.closeAllConnections();
+  setTimeout(() => process.exit(0), 1000).unref();
+}
+process.on('SIGTERM', shutdown);
+process.on('SIGINT', shutdown);
+// A closed stdout (e.g. parent went away) must not crash the vendor.
+process.stdout.on('error', () => {});
