@@ -69,13 +69,16 @@ std::string base64_encode(std::string_view bytes) {
 Result<std::string> base64_decode(std::string_view text) {
   text = trim(text);
   if (text.size() % 4 != 0) return Result<std::string>::fail("base64 length is not a multiple of 4");
+  // At most two '=', and only at the end (EVP_DecodeBlock accepts them anywhere; "====" would
+  // otherwise make the size below underflow).
+  size_t pad = 0;
+  for (size_t i = text.size(); i > 0 && text[i - 1] == '='; --i) ++pad;
+  if (pad > 2 || text.find('=') < text.size() - pad) return Result<std::string>::fail("invalid base64");
   std::string out(3 * text.size() / 4, '\0');
   int n = EVP_DecodeBlock(reinterpret_cast<unsigned char*>(out.data()),
                           reinterpret_cast<const unsigned char*>(text.data()), static_cast<int>(text.size()));
   if (n < 0) return Result<std::string>::fail("invalid base64");
   // EVP_DecodeBlock counts padding as data; drop one byte per '='.
-  size_t pad = 0;
-  for (size_t i = text.size(); i > 0 && text[i - 1] == '='; --i) ++pad;
   out.resize(static_cast<size_t>(n) - pad);
   return out;
 }

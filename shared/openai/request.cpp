@@ -8,6 +8,23 @@ namespace {
 // Fields some clients or SDK wrappers put in the body that would redirect a request elsewhere.
 // The gateway decides where requests go; these never reach a vendor.
 constexpr const char* kRoutingFields[] = {"api_base", "base_url", "api_key", "api_version", "custom_llm_provider"};
+
+// JSON allows a repeated key; the gateway reads the first, many vendors' parsers keep the last. So
+// the vendor body keeps only the first of a key (returned, or null) and drops the repeats.
+rapidjson::Value* keep_first(rapidjson::Value& obj, const char* name) {
+  rapidjson::Value* first = nullptr;
+  for (auto it = obj.MemberBegin(); it != obj.MemberEnd();) {
+    if (it->name != name) {
+      ++it;
+    } else if (!first) {
+      first = &it->value;
+      ++it;
+    } else {
+      it = obj.EraseMember(it);  // shifts only later members: `first` stays valid
+    }
+  }
+  return first;
+}
 }  // namespace
 
 bool parse_chat_request(std::string_view body, ChatRequest& out, ApiError& err) {
@@ -68,21 +85,22 @@ std::string build_upstream_body(const ChatRequest& req, std::string_view upstrea
   rapidjson::Document d;
   d.CopyFrom(req.doc, d.GetAllocator());
   auto& a = d.GetAllocator();
-  for (const char* f : kRoutingFields) d.RemoveMember(f);
-  d["model"].SetString(upstream_model.data(), static_cast<rapidjson::SizeType>(upstream_model.size()), a);
+  for (const char* f : kRoutingFields)
+    while (d.RemoveMember(f)) continue;  // every occurrence
+  keep_first(d, "model")->SetString(upstream_model.data(), static_cast<rapidjson::SizeType>(upstream_model.size()), a);
+  keep_first(d, "stream");
   if (req.stream) {
-    auto so = d.FindMember("stream_options");
-    if (so == d.MemberEnd() || !so->value.IsObject()) {
-      d.RemoveMember("stream_options");
-      rapidjson::Value obj(rapidjson::kObjectType);
-      d.AddMember("stream_options", obj, a);
-      so = d.FindMember("stream_options");
+    rapidjson::Value* so = keep_first(d, "stream_options");
+    if (!so) {
+      d.AddMember("stream_options", rapidjson::Value(rapidjson::kObjectType), a);
+      so = &d["stream_options"];
+    } else if (!so->IsObject()) {
+      so->SetObject();
     }
-    auto iu = so->value.FindMember("include_usage");
-    if (iu != so->value.MemberEnd())
-      iu->value.SetBool(true);
+    if (rapidjson::Value* iu = keep_first(*so, "include_usage"))
+      iu->SetBool(true);
     else
-      so->value.AddMember("include_usage", true, a);
+      so->AddMember("include_usage", true, a);
   }
   return json::stringify(d);
 }

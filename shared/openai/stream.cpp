@@ -45,9 +45,25 @@ StreamRelay::Status StreamRelay::on_event(const sse::Event& ev, std::string& out
     return Status::kUpstreamError;
   }
   bool had_usage = usage_from(d, usage_);
-  if (!had_usage || client_wants_usage_) {
+  if (client_wants_usage_) {
     out += "data: ";
     out += ev.data;
+    out += "\n\n";
+    return Status::kOk;
+  }
+  if (!had_usage) {
+    // The gateway turned include_usage on, so the vendor adds "usage":null to every chunk; the
+    // client did not ask for it and OpenAI would not send it. Cut it without re-serialising.
+    std::string_view data(ev.data);
+    constexpr std::string_view kNullUsage = ",\"usage\":null";
+    size_t at = data.find(kNullUsage);
+    out += "data: ";
+    if (at == std::string_view::npos) {
+      out += data;
+    } else {
+      out += data.substr(0, at);
+      out += data.substr(at + kNullUsage.size());
+    }
     out += "\n\n";
     return Status::kOk;
   }

@@ -1,0 +1,31 @@
+// Configuration structs of ngx_http_lingmo_module (C layout: nginx allocates and merges them).
+#pragma once
+#include "nginx.h"
+
+namespace lingmo::crypto { class SecretKey; }
+
+struct ngx_http_lingmo_main_conf_t {
+  // lingmo_redis: address resolved at config time (hiredis would resolve names with a blocking
+  // call inside the worker, which we never allow).
+  ngx_str_t redis_host;      // IP literal, or empty when redis_unix is set
+  ngx_int_t redis_port;
+  ngx_str_t redis_unix;      // unix socket path
+  ngx_str_t redis_password;
+  ngx_int_t redis_db;
+  ngx_flag_t redis_set;
+  lingmo::crypto::SecretKey* secret;  // lingmo_secret_key_file; owned by the cycle pool
+  ngx_str_t ca_bundle;                // lingmo_ca_bundle
+  ngx_flag_t tls_verify;              // lingmo_tls_verify
+};
+
+struct ngx_http_lingmo_loc_conf_t {
+  ngx_flag_t enabled;                 // lingmo_gateway
+  ngx_msec_t connect_timeout;         // lingmo_connect_timeout
+  ngx_msec_t first_byte_timeout;      // lingmo_first_byte_timeout
+  ngx_msec_t idle_timeout;            // lingmo_idle_timeout
+  ngx_msec_t config_wait;             // lingmo_config_wait
+  ngx_uint_t max_attempts;            // lingmo_max_attempts
+  size_t max_response_size;           // lingmo_max_response_size
+};
+
+extern "C" ngx_module_t ngx_http_lingmo_module;

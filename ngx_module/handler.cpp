@@ -1,0 +1,681 @@
+// The request path: authenticate, parse, route, call vendors with invisible failover, relay the
+// answer (streamed event by event), count usage. Everything here runs on nginx's event loop:
+// the vendor call reports through a posted "wake" event, timers bound every wait, and the client
+// connection's write event drives flow control. No exception crosses into nginx (the handler and
+// every event handler catch at their top).
+#include "handler.h"
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "bridge.h"
+#include "conf.h"
+#include "config/snapshot.h"
+#include "failover/outcome.h"
+#include "openai/errors.h"
+#include "openai/request.h"
+#include "openai/stream.h"
+#include "routing/router.h"
+#include "sse/framer.h"
+#include "util/json.h"
+#include "vendor_call.h"
+#include "worker.h"
+
+namespace lingmo::ngx {
+namespace {
+
+using failover::AttemptRecord;
+using failover::Failure;
+using openai::ApiError;
+
+constexpr std::string_view kChatSuffix = "/chat/completions";
+constexpr std::string_view kModelsSuffix = "/models";
+
+bool ends_with(std::string_view s, std::string_view suffix) {
+  return s.size() >= suffix.size() && s.substr(s.size() - suffix.size()) == suffix;
+}
+
+int64_t now_ms() {
+  ngx_time_t* tp = ngx_timeofday();
+  return static_cast<int64_t>(tp->sec) * 1000 + static_cast<int64_t>(tp->msec);
+}
+
+bool add_header(ngx_http_request_t* r, std::string_view name, std::string_view value) {
+  auto* h = static_cast<ngx_table_elt_t*>(ngx_list_push(&r->headers_out.headers));
+  if (!h) return false;
+  ngx_memzero(h, sizeof(*h));  // also clears `next`, which newer nginx versions have
+  h->hash = 1;
+  h->key = pool_str(r->pool, name);
+  h->value = pool_str(r->pool, value);
+  return h->key.data && h->value.data;
+}
+
+// A complete response with a body held in memory. Returns what ngx_http_finalize_request needs.
+ngx_int_t send_whole(ngx_http_request_t* r, ngx_uint_t status, std::string_view body,
+                     const std::vector<std::pair<std::string, std::string>>& headers = {}) {
+  r->headers_out.status = status;
+  ngx_str_set(&r->headers_out.content_type, "application/json");
+  r->headers_out.content_type_len = r->headers_out.content_type.len;
+  r->headers_out.content_length_n = static_cast<off_t>(body.size());
+  for (const auto& [k, v] : headers)
+    if (!add_header(r, k, v)) return NGX_ERROR;
+  ngx_int_t rc = ngx_http_send_header(r);
+  if (rc == NGX_ERROR || rc > NGX_OK || r->header_only) return rc;
+  auto* b = static_cast<ngx_buf_t*>(ngx_calloc_buf(r->pool));
+  if (!b) return NGX_ERROR;
+  if (!body.empty()) {
+    ngx_str_t copy = pool_str(r->pool, body);
+    if (!copy.data) return NGX_ERROR;
+    b->pos = b->start = copy.data;
+    b->last = b->end = copy.data + copy.len;
+    b->memory = 1;
+  }
+  b->last_buf = (r == r->main) ? 1 : 0;
+  b->last_in_chain = 1;
+  ngx_chain_t out{b, nullptr};
+  return ngx_http_output_filter(r, &out);
+}
+
+ngx_int_t send_error(ngx_http_request_t* r, const ApiError& e,
+                     const std::vector<std::pair<std::string, std::string>>& headers = {}) {
+  return send_whole(r, static_cast<ngx_uint_t>(e.status), openai::error_body(e), headers);
+}
+
+std::string mask_key(std::string_view k) {
+  if (k.size() <= 8) return "****";
+  return std::string(k.substr(0, 3)) + "***" + std::string(k.substr(k.size() - 4));
+}
+
+// "Bearer <token>" -> token; empty if absent or another scheme.
+std::string_view bearer_token(ngx_http_request_t* r) {
+  if (!r->headers_in.authorization) return {};
+  std::string_view v = view(r->headers_in.authorization->value);
+  if (v.size() < 7 || ngx_strncasecmp((u_char*)v.data(), (u_char*)"bearer ", 7) != 0) return {};
+  v.remove_prefix(7);
+  while (!v.empty() && v.front() == ' ') v.remove_prefix(1);
+  while (!v.empty() && v.back() == ' ') v.remove_suffix(1);
+  return v;
+}
+
+std::string vendor_error_message(const std::string& body) {
+  rapidjson::Document d;
+  d.Parse(body.data(), body.size());
+  std::string msg;
+  if (!d.HasParseError() && d.IsObject() && d.HasMember("error")) {
+    const auto& e = d["error"];
+    msg = e.IsObject() ? json::get_string(e, "message") : (e.IsString() ? e.GetString() : "");
+  }
+  if (msg.size() > 200) msg = msg.substr(0, 200) + "...";
+  return msg;
+}
+
+class GatewayRequest final : public SnapshotWaiter {
+ public:
+  enum class Endpoint { kChat, kModels };
+
+  static ngx_int_t start(ngx_http_request_t* r);
+
+  GatewayRequest(ngx_http_request_t* r, Endpoint ep, std::string token);
+  ~GatewayRequest();
+
+  void on_snapshot_ready() override;
+
+ private:
+  static void on_body_read(ngx_http_request_t* r);
+  static void on_wake(ngx_event_t* ev);
+  static void on_timer(ngx_event_t* ev);
+  static void on_client_write(ngx_http_request_t* r);
+
+  void run();
+  void answer_models();
+  void next_attempt();
+  void pump();
+  void finish_attempt();
+  void fail_attempt(AttemptRecord rec);
+  void fail_all();
+  void done(ngx_int_t rc);  // finalizes the request; `this` may be gone afterwards
+  void respond(const ApiError& e) { done(send_error(r_, e, trail_headers(false))); }
+  bool commit_stream();
+  ngx_int_t output(std::string_view data, bool last);
+  bool client_busy() const { return busy_ != nullptr; }
+  bool arm_client_write();
+  void arm_timer(ngx_msec_t ms) { ngx_add_timer(&timer_, ms); }
+  AttemptRecord record_for_current() const;
+  std::vector<std::pair<std::string, std::string>> trail_headers(bool ok) const;
+  void log_outcome(const char* outcome) const;
+
+  ngx_http_request_t* r_;
+  ngx_http_lingmo_loc_conf_t* lcf_;
+  Endpoint ep_;
+  std::string token_;
+  std::string body_in_;
+  bool waiting_ = false;
+  bool snapshot_ready_ = false;
+
+  std::shared_ptr<const config::Snapshot> snap_;
+  openai::ChatRequest req_;
+  routing::Route route_;
+  size_t next_ = 0;
+  std::vector<AttemptRecord> tried_;
+
+  // The current attempt.
+  std::unique_ptr<VendorCall> call_;
+  const routing::Candidate* cand_ = nullptr;
+  bool first_byte_seen_ = false;
+  sse::Framer framer_;
+  std::unique_ptr<openai::StreamRelay> relay_;
+  std::vector<sse::Event> events_;
+  std::string resp_;  // non-stream body or vendor error body
+
+  bool committed_ = false;  // response headers sent: failover is no longer possible
+  ngx_event_t wake_{};
+  ngx_event_t timer_{};
+  ngx_chain_t* free_ = nullptr;
+  ngx_chain_t* busy_ = nullptr;
+};
+
+GatewayRequest* ctx_of(ngx_http_request_t* r) {
+  return static_cast<GatewayRequest*>(ngx_http_get_module_ctx(r, ngx_http_lingmo_module));
+}
+
+void destroy_ctx(void* data) { delete static_cast<GatewayRequest*>(data); }
+
+GatewayRequest::GatewayRequest(ngx_http_request_t* r, Endpoint ep, std::string token)
+    : r_(r), lcf_(static_cast<ngx_http_lingmo_loc_conf_t*>(ngx_http_get_module_loc_conf(r, ngx_http_lingmo_module))),
+      ep_(ep), token_(std::move(token)) {
+  wake_.data = r;
+  wake_.handler = &GatewayRequest::on_wake;
+  wake_.log = r->connection->log;
+  timer_.data = r;
+  timer_.handler = &GatewayRequest::on_timer;
+  timer_.log = r->connection->log;
+  // Not cancelable: a gracefully exiting worker waits for live streams to finish.
+}
+
+GatewayRequest::~GatewayRequest() {
+  if (waiting_ && Worker::instance()) Worker::instance()->cancel_wait(this);
+  if (timer_.timer_set) ngx_del_timer(&timer_);
+  unpost(&wake_);
+  call_.reset();  // a client that went away cancels the vendor call here
+}
+
+ngx_int_t GatewayRequest::start(ngx_http_request_t* r) {
+  std::string_view uri = view(r->uri);
+  Endpoint ep;
+  if (ends_with(uri, kChatSuffix)) {
+    ep = Endpoint::kChat;
+  } else if (ends_with(uri, kModelsSuffix)) {
+    ep = Endpoint::kModels;
+  } else {
+    ApiError e{404, "invalid_request_error", "unknown_url",
+               "Unknown request URL: " + str(r->method_name) + " " + std::string(uri) + ".", ""};
+    return send_error(r, e);
+  }
+  bool method_ok = ep == Endpoint::kChat ? (r->method & NGX_HTTP_POST) : (r->method & (NGX_HTTP_GET | NGX_HTTP_HEAD));
+  if (!method_ok) {
+    ApiError e{405, "invalid_request_error", "method_not_allowed",
+               "Method " + str(r->method_name) + " is not allowed for " + std::string(uri) + "; use " +
+                   (ep == Endpoint::kChat ? "POST" : "GET") + ".", ""};
+    return send_error(r, e, {{"Allow", ep == Endpoint::kChat ? "POST" : "GET, HEAD"}});
+  }
+  std::string_view token = bearer_token(r);
+  if (token.empty()) {
+    ApiError e{401, "invalid_request_error", "", "You didn't provide an API key. You need to provide your API key in an "
+               "Authorization header using Bearer auth (i.e. Authorization: Bearer YOUR_KEY).", ""};
+    return send_error(r, e);
+  }
+  if (!Worker::instance()) return NGX_HTTP_INTERNAL_SERVER_ERROR;
+
+  auto* cln = ngx_pool_cleanup_add(r->pool, 0);
+  if (!cln) return NGX_HTTP_INTERNAL_SERVER_ERROR;
+  auto* ctx = new GatewayRequest(r, ep, std::string(token));
+  cln->handler = destroy_ctx;
+  cln->data = ctx;
+  ngx_http_set_ctx(r, ctx, ngx_http_lingmo_module);
+
+  if (ep == Endpoint::kModels) {
+    if (ngx_http_discard_request_body(r) != NGX_OK) return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    r->main->count++;
+    ctx->run();
+    return NGX_DONE;
+  }
+  auto* clcf = static_cast<ngx_http_core_loc_conf_t*>(ngx_http_get_module_loc_conf(r, ngx_http_core_module));
+  if (clcf->client_max_body_size && r->headers_in.content_length_n > clcf->client_max_body_size) {
+    r->keepalive = 0;
+    ApiError e{413, "invalid_request_error", "request_too_large",
+               "Request body is " + std::to_string(r->headers_in.content_length_n) + " bytes; the limit is " +
+                   std::to_string(clcf->client_max_body_size) + " (client_max_body_size).", ""};
+    return send_error(r, e);
+  }
+  r->request_body_in_single_buf = 1;
+  ngx_int_t rc = ngx_http_read_client_request_body(r, &GatewayRequest::on_body_read);
+  if (rc >= NGX_HTTP_SPECIAL_RESPONSE) {
+    r->keepalive = 0;
+    ApiError e{static_cast<int>(rc), "invalid_request_error", rc == NGX_HTTP_REQUEST_ENTITY_TOO_LARGE ? "request_too_large" : "",
+               "Could not read the request body (HTTP " + std::to_string(rc) + ").", ""};
+    return send_error(r, e);
+  }
+  return NGX_DONE;
+}
+
+void GatewayRequest::on_body_read(ngx_http_request_t* r) {
+  GatewayRequest* self = ctx_of(r);
+  try {
+    if (r->request_body) {
+      for (ngx_chain_t* cl = r->request_body->bufs; cl; cl = cl->next) {
+        ngx_buf_t* b = cl->buf;
+        if (b->in_file) {  // large bodies spill to a temp file (client_body_buffer_size)
+          size_t n = static_cast<size_t>(b->file_last - b->file_pos);
+          std::string part(n, '\0');
+          ssize_t got = ngx_read_file(b->file, reinterpret_cast<u_char*>(part.data()), n, b->file_pos);
+          if (got != static_cast<ssize_t>(n)) {
+            self->done(NGX_HTTP_INTERNAL_SERVER_ERROR);
+            return;
+          }
+          self->body_in_ += part;
+        } else {
+          self->body_in_.append(reinterpret_cast<const char*>(b->pos), static_cast<size_t>(b->last - b->pos));
+        }
+      }
+    }
+    // From here on a client that closes its connection ends the request (and the vendor call).
+    r->read_event_handler = ngx_http_test_reading;
+    self->run();
+  } catch (const std::exception& e) {
+    ngx_log_error(NGX_LOG_ERR, r->connection->log, 0, "lingmo: %s", e.what());
+    self->done(NGX_HTTP_INTERNAL_SERVER_ERROR);
+  }
+}
+
+void GatewayRequest::on_snapshot_ready() {
+  waiting_ = false;
+  snapshot_ready_ = true;
+  post(&wake_);
+}
+
+void GatewayRequest::run() {
+  snap_ = Worker::instance()->snapshot();
+  if (!snap_) {
+    if (!snapshot_ready_) {  // first moments of a worker: wait for the first snapshot, bounded
+      waiting_ = true;
+      Worker::instance()->wait_for_snapshot(this);
+      arm_timer(lcf_->config_wait);
+      return;
+    }
+    respond(ApiError{503, "service_unavailable", "config_unavailable",
+                     "The gateway has not loaded its configuration (is Redis reachable?).", ""});
+    return;
+  }
+  if (timer_.timer_set) ngx_del_timer(&timer_);
+  const config::GatewayKey* key = snap_->find_key(token_);
+  if (!key || !key->enabled) {
+    respond(ApiError{401, "invalid_request_error", "invalid_api_key", "Incorrect API key provided: " + mask_key(token_) + ".", ""});
+    return;
+  }
+  if (ep_ == Endpoint::kModels) {
+    answer_models();
+    return;
+  }
+  ApiError err;
+  if (!openai::parse_chat_request(body_in_, req_, err)) {
+    respond(err);
+    return;
+  }
+  body_in_.clear();
+  body_in_.shrink_to_fit();
+  route_ = routing::route(*snap_, req_.model, *key, now_ms());
+  if (!route_.model_allowed || !route_.model_known) {
+    respond(ApiError{404, "invalid_request_error", "model_not_found",
+                     "The model `" + req_.model + "` does not exist or you do not have access to it.", "model"});
+    return;
+  }
+  next_attempt();
+}
+
+void GatewayRequest::answer_models() {
+  const config::GatewayKey* key = snap_->find_key(token_);
+  std::string body = "{\"object\":\"list\",\"data\":[";
+  bool first = true;
+  for (const auto& m : routing::list_models(*snap_, *key)) {
+    body += (first ? "" : ",");
+    body += "{\"id\":" + json::quote(m) + ",\"object\":\"model\",\"created\":0,\"owned_by\":\"lingmo\"}";
+    first = false;
+  }
+  body += "]}";
+  done(send_whole(r_, NGX_HTTP_OK, body));
+}
+
+void GatewayRequest::next_attempt() {
+  while (true) {
+    if (next_ >= route_.candidates.size() || tried_.size() >= lcf_->max_attempts) {
+      fail_all();
+      return;
+    }
+    cand_ = &route_.candidates[next_++];
+    first_byte_seen_ = false;
+    framer_ = sse::Framer();
+    relay_ = std::make_unique<openai::StreamRelay>(req_.client_wants_usage);
+    resp_.clear();
+    const auto& mcf = Worker::instance()->conf();
+    CallSettings s{lcf_->connect_timeout, str(mcf.ca_bundle), mcf.tls_verify != 0};
+    call_ = std::make_unique<VendorCall>(Worker::instance()->curl(), &wake_);
+    std::string error;
+    if (call_->start(cand_->provider->cfg, cand_->provider->api_key, std::string(kChatSuffix),
+                     openai::build_upstream_body(req_, cand_->upstream_model), req_.stream, s, error)) {
+      arm_timer(lcf_->first_byte_timeout);
+      return;
+    }
+    call_.reset();
+    AttemptRecord rec{cand_->provider->cfg.id, cand_->upstream_model, Failure::kConnect, 0, error};
+    tried_.push_back(rec);
+  }
+}
+
+void GatewayRequest::on_wake(ngx_event_t* ev) {
+  auto* r = static_cast<ngx_http_request_t*>(ev->data);
+  ngx_connection_t* c = r->connection;
+  try {
+    GatewayRequest* self = ctx_of(r);
+    if (self->snapshot_ready_ && !self->snap_) {
+      self->run();
+    } else {
+      self->pump();
+    }
+  } catch (const std::exception& e) {
+    ngx_log_error(NGX_LOG_ERR, c->log, 0, "lingmo: %s", e.what());
+    ngx_http_finalize_request(r, NGX_ERROR);
+  }
+  ngx_http_run_posted_requests(c);
+}
+
+void GatewayRequest::pump() {
+  if (!call_) return;
+  VendorCall& c = *call_;
+  if (c.first_byte && !first_byte_seen_) first_byte_seen_ = true;
+  if (c.got_data && first_byte_seen_) {
+    c.got_data = false;
+    arm_timer(lcf_->idle_timeout);  // re-armed on every delivery: bounds the gap between chunks
+  }
+  bool relaying = req_.stream && c.status() == 200;
+  if (!c.inbox.empty()) {
+    if (relaying) {
+      if (client_busy()) return;  // on_client_write resumes us once the client has caught up
+      std::string in;
+      in.swap(c.inbox);
+      events_.clear();
+      bool framed = framer_.feed(in, events_);
+      std::string out;
+      for (const auto& ev : events_) {
+        auto st = relay_->on_event(ev, out);
+        if (st != openai::StreamRelay::Status::kOk) {
+          if (committed_ && !out.empty() && output(out, false) == NGX_ERROR) return done(NGX_ERROR);
+          AttemptRecord rec = record_for_current();
+          rec.status = 200;
+          rec.failure = st == openai::StreamRelay::Status::kMalformed ? Failure::kMalformed : Failure::kServer;
+          rec.detail = relay_->error_message();
+          return fail_attempt(std::move(rec));
+        }
+      }
+      if (!framed) {
+        AttemptRecord rec = record_for_current();
+        rec.status = 200;
+        rec.failure = Failure::kMalformed;
+        rec.detail = "stream event exceeds the size limit";
+        return fail_attempt(std::move(rec));
+      }
+      if (!out.empty()) {
+        if (!committed_ && !commit_stream()) return;
+        if (output(out, false) == NGX_ERROR) return done(NGX_ERROR);
+      }
+    } else {
+      resp_ += c.inbox;
+      c.inbox.clear();
+      if (resp_.size() > lcf_->max_response_size) {
+        AttemptRecord rec = record_for_current();
+        rec.failure = Failure::kMalformed;
+        rec.detail = "response larger than lingmo_max_response_size";
+        return fail_attempt(std::move(rec));
+      }
+    }
+  }
+  if (c.finished) {
+    if (c.inbox.empty()) finish_attempt();
+    return;
+  }
+  if (!client_busy()) c.resume();
+}
+
+AttemptRecord GatewayRequest::record_for_current() const {
+  AttemptRecord rec;
+  rec.provider_id = cand_->provider->cfg.id;
+  rec.upstream_model = cand_->upstream_model;
+  return rec;
+}
+
+void GatewayRequest::finish_attempt() {
+  VendorCall& c = *call_;
+  AttemptRecord rec = record_for_current();
+  long status = c.status();
+  openai::Usage usage;
+  if (c.result != CURLE_OK) {
+    rec.failure = first_byte_seen_ ? Failure::kInterrupted : Failure::kConnect;
+    rec.detail = c.error_text();
+    if (relay_) usage = relay_->usage();
+  } else if (req_.stream && status == 200) {
+    usage = relay_->usage();
+    if (!relay_->done()) {
+      rec.failure = Failure::kInterrupted;
+      rec.detail = "the stream ended without [DONE]";
+    }
+  } else if (status >= 200 && status < 300) {
+    switch (openai::inspect_completion(resp_, usage)) {
+      case openai::BodyKind::kCompletion: break;
+      case openai::BodyKind::kError:
+        rec.failure = Failure::kServer;
+        rec.detail = vendor_error_message(resp_);
+        break;
+      case openai::BodyKind::kMalformed:
+        rec.failure = Failure::kMalformed;
+        rec.detail = "the response body is not a valid chat completion";
+        break;
+    }
+  } else {
+    rec.failure = failover::classify_http(status, resp_);
+    rec.detail = vendor_error_message(resp_);
+  }
+  rec.status = status;
+  if (rec.failure != Failure::kNone) return fail_attempt(std::move(rec));
+
+  usage::Counters u{1, usage.prompt_tokens, usage.completion_tokens, usage.total_tokens, 0};
+  Worker::instance()->record_usage(rec.provider_id, u);
+  tried_.push_back(std::move(rec));
+  if (timer_.timer_set) ngx_del_timer(&timer_);
+  call_.reset();
+  log_outcome("ok");
+  if (req_.stream) {
+    if (!committed_ && !commit_stream()) return;  // a stream with no events at all
+    return done(output({}, true));
+  }
+  auto headers = trail_headers(true);
+  std::string body;
+  body.swap(resp_);
+  done(send_whole(r_, NGX_HTTP_OK, body, headers));
+}
+
+void GatewayRequest::fail_attempt(AttemptRecord rec) {
+  usage::Counters u{1, 0, 0, 0, 1};
+  if (relay_ && relay_->usage().present) {
+    u.prompt_tokens = relay_->usage().prompt_tokens;
+    u.completion_tokens = relay_->usage().completion_tokens;
+    u.total_tokens = relay_->usage().total_tokens;
+  }
+  Worker::instance()->record_usage(rec.provider_id, u);
+  if (timer_.timer_set) ngx_del_timer(&timer_);
+  call_.reset();
+  ngx_log_error(NGX_LOG_WARN, r_->connection->log, 0, "lingmo: attempt failed: %s", failover::describe(rec).c_str());
+  Failure f = rec.failure;
+  tried_.push_back(std::move(rec));
+  if (committed_) {
+    // Bytes already reached the client: end the stream with an error chunk and no [DONE].
+    ApiError e{502, "upstream_error", "stream_interrupted",
+               "The upstream stream failed after it had started: " + failover::describe(tried_.back()), ""};
+    log_outcome("interrupted");
+    return done(output(openai::error_event(e), true));
+  }
+  if (f == Failure::kClientError) {
+    // The vendor says the request itself is wrong; another vendor would say the same.
+    long status = tried_.back().status;
+    openai::Usage ignored;
+    bool vendor_json = openai::inspect_completion(resp_, ignored) == openai::BodyKind::kError;
+    std::string body = vendor_json ? resp_ : openai::error_body(openai::invalid_request(tried_.back().detail.empty() ? "The vendor rejected the request." : tried_.back().detail));
+    log_outcome("client_error");
+    return done(send_whole(r_, static_cast<ngx_uint_t>(status), body, trail_headers(false)));
+  }
+  next_attempt();
+}
+
+void GatewayRequest::fail_all() {
+  bool capped = next_ < route_.candidates.size();
+  log_outcome("failed");
+  respond(failover::final_error(req_.model, tried_, route_.skipped, capped));
+}
+
+void GatewayRequest::on_timer(ngx_event_t* ev) {
+  auto* r = static_cast<ngx_http_request_t*>(ev->data);
+  ngx_connection_t* c = r->connection;
+  try {
+    GatewayRequest* self = ctx_of(r);
+    if (self->waiting_) {
+      self->waiting_ = false;
+      Worker::instance()->cancel_wait(self);
+      self->respond(ApiError{503, "service_unavailable", "config_unavailable",
+                             "The gateway could not load its configuration in time (is Redis reachable?).", ""});
+    } else if (self->call_) {
+      AttemptRecord rec = self->record_for_current();
+      bool idle = self->first_byte_seen_;
+      rec.failure = idle ? Failure::kIdleTimeout : Failure::kFirstByteTimeout;
+      rec.detail = "no data for " + std::to_string(idle ? self->lcf_->idle_timeout : self->lcf_->first_byte_timeout) + " ms";
+      self->fail_attempt(std::move(rec));
+    }
+  } catch (const std::exception& e) {
+    ngx_log_error(NGX_LOG_ERR, c->log, 0, "lingmo: %s", e.what());
+    ngx_http_finalize_request(r, NGX_ERROR);
+  }
+  ngx_http_run_posted_requests(c);
+}
+
+std::vector<std::pair<std::string, std::string>> GatewayRequest::trail_headers(bool ok) const {
+  std::vector<std::pair<std::string, std::string>> h;
+  if (tried_.empty()) return h;
+  if (ok) h.emplace_back("X-LingMo-Provider", tried_.back().provider_id);
+  h.emplace_back("X-LingMo-Attempts", failover::attempts_header(tried_, ok));
+  return h;
+}
+
+bool GatewayRequest::commit_stream() {
+  r_->headers_out.status = NGX_HTTP_OK;
+  ngx_str_set(&r_->headers_out.content_type, "text/event-stream");
+  r_->headers_out.content_type_len = r_->headers_out.content_type.len;
+  r_->headers_out.content_length_n = -1;
+  AttemptRecord current = record_for_current();
+  std::vector<AttemptRecord> trail = tried_;
+  trail.push_back(current);
+  bool ok = add_header(r_, "Cache-Control", "no-cache") && add_header(r_, "X-Accel-Buffering", "no") &&
+            add_header(r_, "X-LingMo-Provider", current.provider_id) &&
+            add_header(r_, "X-LingMo-Attempts", failover::attempts_header(trail, true));
+  ngx_int_t rc = ok ? ngx_http_send_header(r_) : NGX_ERROR;
+  if (rc == NGX_ERROR || rc > NGX_OK) {
+    done(rc);
+    return false;
+  }
+  committed_ = true;
+  return true;
+}
+
+ngx_int_t GatewayRequest::output(std::string_view data, bool last) {
+  ngx_chain_t* cl = ngx_chain_get_free_buf(r_->pool, &free_);
+  if (!cl) return NGX_ERROR;
+  ngx_buf_t* b = cl->buf;
+  b->tag = reinterpret_cast<ngx_buf_tag_t>(&ngx_http_lingmo_module);
+  if (!data.empty()) {
+    if (!b->start || static_cast<size_t>(b->end - b->start) < data.size()) {
+      size_t cap = std::max<size_t>(data.size(), 4096);
+      b->start = static_cast<u_char*>(ngx_palloc(r_->pool, cap));
+      if (!b->start) return NGX_ERROR;
+      b->end = b->start + cap;
+    }
+    b->pos = b->start;
+    b->last = ngx_cpymem(b->pos, data.data(), data.size());
+    b->memory = 1;
+  } else {
+    b->pos = b->last = b->start;
+    b->memory = 0;
+  }
+  b->flush = 1;  // every SSE event goes out now (postpone_output would hold small writes)
+  b->last_buf = last && r_ == r_->main;
+  b->last_in_chain = last;
+  ngx_int_t rc = ngx_http_output_filter(r_, cl);
+  ngx_chain_update_chains(r_->pool, &free_, &busy_, &cl, reinterpret_cast<ngx_buf_tag_t>(&ngx_http_lingmo_module));
+  if (rc == NGX_ERROR) return rc;
+  if (!last && client_busy() && !arm_client_write()) return NGX_ERROR;
+  return rc;
+}
+
+bool GatewayRequest::arm_client_write() {
+  r_->write_event_handler = &GatewayRequest::on_client_write;
+  ngx_event_t* wev = r_->connection->write;
+  auto* clcf = static_cast<ngx_http_core_loc_conf_t*>(ngx_http_get_module_loc_conf(r_, ngx_http_core_module));
+  if (ngx_handle_write_event(wev, clcf->send_lowat) != NGX_OK) return false;
+  if (!wev->ready && !wev->timer_set) ngx_add_timer(wev, clcf->send_timeout);
+  return true;
+}
+
+void GatewayRequest::on_client_write(ngx_http_request_t* r) {
+  GatewayRequest* self = ctx_of(r);
+  ngx_event_t* wev = r->connection->write;
+  if (wev->timedout) {  // the client stopped reading for send_timeout
+    r->connection->timedout = 1;
+    ngx_http_finalize_request(r, NGX_HTTP_REQUEST_TIME_OUT);
+    return;
+  }
+  try {
+    ngx_int_t rc = ngx_http_output_filter(r, nullptr);
+    ngx_chain_t* none = nullptr;
+    ngx_chain_update_chains(r->pool, &self->free_, &self->busy_, &none, reinterpret_cast<ngx_buf_tag_t>(&ngx_http_lingmo_module));
+    if (rc == NGX_ERROR) return self->done(NGX_ERROR);
+    if (self->client_busy()) {
+      if (!self->arm_client_write()) self->done(NGX_ERROR);
+      return;
+    }
+    if (wev->timer_set) ngx_del_timer(wev);
+    self->pump();
+  } catch (const std::exception& e) {
+    ngx_log_error(NGX_LOG_ERR, r->connection->log, 0, "lingmo: %s", e.what());
+    ngx_http_finalize_request(r, NGX_ERROR);
+  }
+}
+
+void GatewayRequest::log_outcome(const char* outcome) const {
+  std::string skipped;
+  for (const auto& s : route_.skipped) skipped += (skipped.empty() ? "" : ",") + s.provider_id + "(" + s.reason + ")";
+  ngx_log_error(NGX_LOG_INFO, r_->connection->log, 0, "lingmo: %s model=%s attempts=%s skipped=%s", outcome,
+                req_.model.c_str(), failover::attempts_header(tried_, std::string(outcome) == "ok").c_str(),
+                skipped.empty() ? "-" : skipped.c_str());
+}
+
+void GatewayRequest::done(ngx_int_t rc) { ngx_http_finalize_request(r_, rc); }
+
+}  // namespace
+}  // namespace lingmo::ngx
+
+ngx_int_t ngx_http_lingmo_handler(ngx_http_request_t* r) noexcept {
+  try {
+    return lingmo::ngx::GatewayRequest::start(r);
+  } catch (const std::exception& e) {
+    ngx_log_error(NGX_LOG_ERR, r->connection->log, 0, "lingmo: %s", e.what());
+  } catch (...) {
+    ngx_log_error(NGX_LOG_ERR, r->connection->log, 0, "lingmo: unknown exception");
+  }
+  return NGX_HTTP_INTERNAL_SERVER_ERROR;
+}

@@ -1,0 +1,266 @@
+// ngx_http_lingmo_module: directives, configuration create/merge, per-worker start and stop.
+// The directive reference is docs/DIRECTIVES.md; keep it in step with the table below.
+#include <curl/curl.h>
+#include <unistd.h>
+
+#include <string>
+
+#include "bridge.h"
+#include "conf.h"
+#include "crypto/crypto.h"
+#include "handler.h"
+#include "worker.h"
+
+namespace {
+
+char* lingmo_gateway(ngx_conf_t* cf, ngx_command_t* cmd, void* conf) noexcept;
+char* lingmo_redis(ngx_conf_t* cf, ngx_command_t* cmd, void* conf) noexcept;
+char* lingmo_secret_key_file(ngx_conf_t* cf, ngx_command_t* cmd, void* conf) noexcept;
+char* lingmo_ca_bundle(ngx_conf_t* cf, ngx_command_t* cmd, void* conf) noexcept;
+char* lingmo_positive_msec(ngx_conf_t* cf, void* post, void* data) noexcept;
+void* create_main_conf(ngx_conf_t* cf) noexcept;
+char* init_main_conf(ngx_conf_t* cf, void* conf) noexcept;
+void* create_loc_conf(ngx_conf_t* cf) noexcept;
+char* merge_loc_conf(ngx_conf_t* cf, void* parent, void* child) noexcept;
+ngx_int_t init_process(ngx_cycle_t* cycle) noexcept;
+void exit_process(ngx_cycle_t* cycle) noexcept;
+
+ngx_conf_num_bounds_t max_attempts_bounds = {ngx_conf_check_num_bounds, 1, 16};
+ngx_conf_post_t positive_msec = {lingmo_positive_msec};
+
+#define LOC_ANY (NGX_HTTP_MAIN_CONF | NGX_HTTP_SRV_CONF | NGX_HTTP_LOC_CONF)
+
+ngx_command_t commands[] = {
+    {ngx_string("lingmo_gateway"), NGX_HTTP_LOC_CONF | NGX_CONF_FLAG, lingmo_gateway, NGX_HTTP_LOC_CONF_OFFSET, 0, nullptr},
+    {ngx_string("lingmo_redis"), NGX_HTTP_MAIN_CONF | NGX_CONF_1MORE, lingmo_redis, NGX_HTTP_MAIN_CONF_OFFSET, 0, nullptr},
+    {ngx_string("lingmo_secret_key_file"), NGX_HTTP_MAIN_CONF | NGX_CONF_TAKE1, lingmo_secret_key_file,
+     NGX_HTTP_MAIN_CONF_OFFSET, 0, nullptr},
+    {ngx_string("lingmo_ca_bundle"), NGX_HTTP_MAIN_CONF | NGX_CONF_TAKE1, lingmo_ca_bundle, NGX_HTTP_MAIN_CONF_OFFSET,
+     offsetof(ngx_http_lingmo_main_conf_t, ca_bundle), nullptr},
+    {ngx_string("lingmo_tls_verify"), NGX_HTTP_MAIN_CONF | NGX_CONF_FLAG, ngx_conf_set_flag_slot, NGX_HTTP_MAIN_CONF_OFFSET,
+     offsetof(ngx_http_lingmo_main_conf_t, tls_verify), nullptr},
+    {ngx_string("lingmo_connect_timeout"), LOC_ANY | NGX_CONF_TAKE1, ngx_conf_set_msec_slot, NGX_HTTP_LOC_CONF_OFFSET,
+     offsetof(ngx_http_lingmo_loc_conf_t, connect_timeout), &positive_msec},
+    {ngx_string("lingmo_first_byte_timeout"), LOC_ANY | NGX_CONF_TAKE1, ngx_conf_set_msec_slot, NGX_HTTP_LOC_CONF_OFFSET,
+     offsetof(ngx_http_lingmo_loc_conf_t, first_byte_timeout), &positive_msec},
+    {ngx_string("lingmo_idle_timeout"), LOC_ANY | NGX_CONF_TAKE1, ngx_conf_set_msec_slot, NGX_HTTP_LOC_CONF_OFFSET,
+     offsetof(ngx_http_lingmo_loc_conf_t, idle_timeout), &positive_msec},
+    {ngx_string("lingmo_config_wait"), LOC_ANY | NGX_CONF_TAKE1, ngx_conf_set_msec_slot, NGX_HTTP_LOC_CONF_OFFSET,
+     offsetof(ngx_http_lingmo_loc_conf_t, config_wait), &positive_msec},
+    {ngx_string("lingmo_max_attempts"), LOC_ANY | NGX_CONF_TAKE1, ngx_conf_set_num_slot, NGX_HTTP_LOC_CONF_OFFSET,
+     offsetof(ngx_http_lingmo_loc_conf_t, max_attempts), &max_attempts_bounds},
+    {ngx_string("lingmo_max_response_size"), LOC_ANY | NGX_CONF_TAKE1, ngx_conf_set_size_slot, NGX_HTTP_LOC_CONF_OFFSET,
+     offsetof(ngx_http_lingmo_loc_conf_t, max_response_size), nullptr},
+    ngx_null_command};
+
+ngx_http_module_t module_ctx = {
+    nullptr,           // preconfiguration
+    nullptr,           // postconfiguration
+    create_main_conf,  // create main configuration
+    init_main_conf,    // init main configuration
+    nullptr,           // create server configuration
+    nullptr,           // merge server configuration
+    create_loc_conf,   // create location configuration
+    merge_loc_conf     // merge location configuration
+};
+
+}  // namespace
+
+extern "C" {
+ngx_module_t ngx_http_lingmo_module = {
+    NGX_MODULE_V1,
+    &module_ctx,
+    commands,
+    NGX_HTTP_MODULE,
+    nullptr,       // init master
+    nullptr,       // init module
+    init_process,  // init process
+    nullptr,       // init thread
+    nullptr,       // exit thread
+    exit_process,  // exit process
+    nullptr,       // exit master
+    NGX_MODULE_V1_PADDING};
+}
+
+namespace {
+
+using lingmo::crypto::SecretKey;
+
+ngx_http_lingmo_main_conf_t* main_conf(ngx_conf_t* cf) {
+  return static_cast<ngx_http_lingmo_main_conf_t*>(ngx_http_conf_get_module_main_conf(cf, ngx_http_lingmo_module));
+}
+
+char* lingmo_gateway(ngx_conf_t* cf, ngx_command_t* cmd, void* conf) noexcept {
+  auto* lcf = static_cast<ngx_http_lingmo_loc_conf_t*>(conf);
+  if (lcf->enabled != NGX_CONF_UNSET) return const_cast<char*>("is duplicate");
+  char* rv = ngx_conf_set_flag_slot(cf, cmd, conf);
+  if (rv != NGX_CONF_OK) return rv;
+  if (lcf->enabled) {
+    auto* clcf = static_cast<ngx_http_core_loc_conf_t*>(ngx_http_conf_get_module_loc_conf(cf, ngx_http_core_module));
+    clcf->handler = ngx_http_lingmo_handler;
+    main_conf(cf)->redis_set |= 2;  // bit 2: some location uses the gateway (checked in init_main_conf)
+  }
+  return NGX_CONF_OK;
+}
+
+// lingmo_redis 127.0.0.1:6379 | unix:/run/redis.sock  [password=SECRET] [db=N]
+char* lingmo_redis(ngx_conf_t* cf, ngx_command_t*, void* conf) noexcept {
+  auto* mcf = static_cast<ngx_http_lingmo_main_conf_t*>(conf);
+  if (mcf->redis_set & 1) return const_cast<char*>("is duplicate");
+  auto* args = static_cast<ngx_str_t*>(cf->args->elts);
+  ngx_str_t addr = args[1];
+  if (addr.len > 5 && ngx_strncmp(addr.data, "unix:", 5) == 0) {
+    mcf->redis_unix.data = addr.data + 5;
+    mcf->redis_unix.len = addr.len - 5;
+  } else {
+    // Resolve now, in the master: hiredis would resolve a name with a blocking call in the worker.
+    ngx_url_t u;
+    ngx_memzero(&u, sizeof(u));
+    u.url = addr;
+    u.default_port = 6379;
+    if (ngx_parse_url(cf->pool, &u) != NGX_OK || !u.addrs || u.naddrs == 0) {
+      ngx_conf_log_error(NGX_LOG_EMERG, cf, 0, "lingmo_redis: invalid address \"%V\"%s%s", &addr, u.err ? ": " : "",
+                         u.err ? u.err : "");
+      return static_cast<char*>(NGX_CONF_ERROR);
+    }
+    u_char text[NGX_SOCKADDR_STRLEN];
+    size_t n = ngx_sock_ntop(u.addrs[0].sockaddr, u.addrs[0].socklen, text, sizeof(text), 0);
+    mcf->redis_host = lingmo::ngx::pool_str(cf->pool, std::string_view(reinterpret_cast<char*>(text), n));
+    if (u.addrs[0].sockaddr->sa_family == AF_INET6 && mcf->redis_host.len > 2 && mcf->redis_host.data[0] == '[') {
+      mcf->redis_host.data++;  // hiredis wants a bare IPv6 literal
+      mcf->redis_host.len -= 2;
+    }
+    mcf->redis_port = u.port;
+  }
+  for (ngx_uint_t i = 2; i < cf->args->nelts; ++i) {
+    ngx_str_t a = args[i];
+    if (a.len > 9 && ngx_strncmp(a.data, "password=", 9) == 0) {
+      mcf->redis_password.data = a.data + 9;
+      mcf->redis_password.len = a.len - 9;
+    } else if (a.len > 3 && ngx_strncmp(a.data, "db=", 3) == 0) {
+      mcf->redis_db = ngx_atoi(a.data + 3, a.len - 3);
+      if (mcf->redis_db == NGX_ERROR || mcf->redis_db > 15) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0, "lingmo_redis: invalid \"%V\" (db must be 0-15)", &a);
+        return static_cast<char*>(NGX_CONF_ERROR);
+      }
+    } else {
+      ngx_conf_log_error(NGX_LOG_EMERG, cf, 0, "lingmo_redis: unknown parameter \"%V\" (expected password= or db=)", &a);
+      return static_cast<char*>(NGX_CONF_ERROR);
+    }
+  }
+  mcf->redis_set |= 1;
+  return NGX_CONF_OK;
+}
+
+void delete_secret(void* p) { delete static_cast<SecretKey*>(p); }
+
+char* lingmo_secret_key_file(ngx_conf_t* cf, ngx_command_t*, void* conf) noexcept {
+  auto* mcf = static_cast<ngx_http_lingmo_main_conf_t*>(conf);
+  if (mcf->secret) return const_cast<char*>("is duplicate");
+  ngx_str_t path = static_cast<ngx_str_t*>(cf->args->elts)[1];
+  if (ngx_conf_full_name(cf->cycle, &path, 1) != NGX_OK) return static_cast<char*>(NGX_CONF_ERROR);
+  try {
+    auto key = SecretKey::load_file(lingmo::ngx::str(path));
+    if (!key) {
+      ngx_conf_log_error(NGX_LOG_EMERG, cf, 0, "lingmo_secret_key_file: %s", key.error().c_str());
+      return static_cast<char*>(NGX_CONF_ERROR);
+    }
+    auto* cln = ngx_pool_cleanup_add(cf->pool, 0);
+    if (!cln) return static_cast<char*>(NGX_CONF_ERROR);
+    mcf->secret = new SecretKey(std::move(key.value()));
+    cln->handler = delete_secret;
+    cln->data = mcf->secret;
+  } catch (const std::exception& e) {
+    ngx_conf_log_error(NGX_LOG_EMERG, cf, 0, "lingmo_secret_key_file: %s", e.what());
+    return static_cast<char*>(NGX_CONF_ERROR);
+  }
+  return NGX_CONF_OK;
+}
+
+char* lingmo_ca_bundle(ngx_conf_t* cf, ngx_command_t* cmd, void* conf) noexcept {
+  char* rv = ngx_conf_set_str_slot(cf, cmd, conf);
+  if (rv != NGX_CONF_OK) return rv;
+  auto* mcf = static_cast<ngx_http_lingmo_main_conf_t*>(conf);
+  if (ngx_conf_full_name(cf->cycle, &mcf->ca_bundle, 1) != NGX_OK) return static_cast<char*>(NGX_CONF_ERROR);
+  std::string path = lingmo::ngx::str(mcf->ca_bundle);
+  mcf->ca_bundle = lingmo::ngx::pool_str(cf->pool, std::string(path) + '\0');
+  mcf->ca_bundle.len--;  // keep it NUL-terminated for libcurl
+  if (access(path.c_str(), R_OK) != 0) {
+    ngx_conf_log_error(NGX_LOG_EMERG, cf, ngx_errno, "lingmo_ca_bundle: cannot read \"%s\"", path.c_str());
+    return static_cast<char*>(NGX_CONF_ERROR);
+  }
+  return NGX_CONF_OK;
+}
+
+char* lingmo_positive_msec(ngx_conf_t*, void*, void* data) noexcept {
+  if (*static_cast<ngx_msec_t*>(data) == 0) return const_cast<char*>("must be greater than zero");
+  return NGX_CONF_OK;
+}
+
+void* create_main_conf(ngx_conf_t* cf) noexcept {
+  auto* mcf = static_cast<ngx_http_lingmo_main_conf_t*>(ngx_pcalloc(cf->pool, sizeof(ngx_http_lingmo_main_conf_t)));
+  if (!mcf) return nullptr;
+  mcf->redis_port = 6379;
+  mcf->tls_verify = NGX_CONF_UNSET;
+  return mcf;
+}
+
+char* init_main_conf(ngx_conf_t* cf, void* conf) noexcept {
+  auto* mcf = static_cast<ngx_http_lingmo_main_conf_t*>(conf);
+  ngx_conf_init_value(mcf->tls_verify, 1);
+  bool used = mcf->redis_set & 2, redis = mcf->redis_set & 1;
+  if (used && !redis) {
+    ngx_conf_log_error(NGX_LOG_EMERG, cf, 0, "\"lingmo_gateway on\" needs \"lingmo_redis\" in the http block");
+    return static_cast<char*>(NGX_CONF_ERROR);
+  }
+  if (used && !mcf->secret)
+    ngx_conf_log_error(NGX_LOG_WARN, cf, 0,
+                       "no \"lingmo_secret_key_file\": providers whose API key is stored encrypted cannot be used");
+  return NGX_CONF_OK;
+}
+
+void* create_loc_conf(ngx_conf_t* cf) noexcept {
+  auto* lcf = static_cast<ngx_http_lingmo_loc_conf_t*>(ngx_pcalloc(cf->pool, sizeof(ngx_http_lingmo_loc_conf_t)));
+  if (!lcf) return nullptr;
+  lcf->enabled = NGX_CONF_UNSET;
+  lcf->connect_timeout = NGX_CONF_UNSET_MSEC;
+  lcf->first_byte_timeout = NGX_CONF_UNSET_MSEC;
+  lcf->idle_timeout = NGX_CONF_UNSET_MSEC;
+  lcf->config_wait = NGX_CONF_UNSET_MSEC;
+  lcf->max_attempts = NGX_CONF_UNSET_UINT;
+  lcf->max_response_size = NGX_CONF_UNSET_SIZE;
+  return lcf;
+}
+
+char* merge_loc_conf(ngx_conf_t*, void* parent, void* child) noexcept {
+  auto* prev = static_cast<ngx_http_lingmo_loc_conf_t*>(parent);
+  auto* conf = static_cast<ngx_http_lingmo_loc_conf_t*>(child);
+  ngx_conf_merge_value(conf->enabled, prev->enabled, 0);
+  ngx_conf_merge_msec_value(conf->connect_timeout, prev->connect_timeout, 10000);
+  ngx_conf_merge_msec_value(conf->first_byte_timeout, prev->first_byte_timeout, 60000);
+  ngx_conf_merge_msec_value(conf->idle_timeout, prev->idle_timeout, 60000);
+  ngx_conf_merge_msec_value(conf->config_wait, prev->config_wait, 3000);
+  ngx_conf_merge_uint_value(conf->max_attempts, prev->max_attempts, 3);
+  ngx_conf_merge_size_value(conf->max_response_size, prev->max_response_size, 16 * 1024 * 1024);
+  return NGX_CONF_OK;
+}
+
+ngx_int_t init_process(ngx_cycle_t* cycle) noexcept {
+  if (ngx_process != NGX_PROCESS_WORKER && ngx_process != NGX_PROCESS_SINGLE) return NGX_OK;
+  auto* mcf = static_cast<ngx_http_lingmo_main_conf_t*>(ngx_http_cycle_get_module_main_conf(cycle, ngx_http_lingmo_module));
+  if (!mcf || !(mcf->redis_set & 2)) return NGX_OK;  // no location uses the gateway
+  if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
+    ngx_log_error(NGX_LOG_EMERG, cycle->log, 0, "lingmo: curl_global_init failed");
+    return NGX_ERROR;
+  }
+  return lingmo::ngx::Worker::init(cycle, mcf);
+}
+
+void exit_process(ngx_cycle_t*) noexcept {
+  try {
+    lingmo::ngx::Worker::shutdown();
+  } catch (...) {
+  }
+}
+
+}  // namespace

@@ -1,0 +1,174 @@
+#include "worker.h"
+
+#include <algorithm>
+#include <array>
+
+#include "config/schema.h"
+#include "crypto/crypto.h"
+
+namespace lingmo::ngx {
+
+namespace {
+constexpr ngx_msec_t kTickMs = 1000;
+constexpr ngx_msec_t kRedisStallMs = 3000;   // unanswered this long: Redis is treated as gone
+constexpr int kBatchMarkerTtlS = 2 * 24 * 3600;
+
+config::RawHash to_map(redisReply* r) {
+  config::RawHash m;
+  if (!r || r->type != REDIS_REPLY_ARRAY) return m;
+  for (size_t i = 0; i + 1 < r->elements; i += 2)
+    m.emplace(std::string(r->element[i]->str, r->element[i]->len), std::string(r->element[i + 1]->str, r->element[i + 1]->len));
+  return m;
+}
+
+RedisEndpoint endpoint(const ngx_http_lingmo_main_conf_t& m) {
+  RedisEndpoint ep;
+  ep.host.assign(reinterpret_cast<const char*>(m.redis_host.data), m.redis_host.len);
+  ep.port = static_cast<int>(m.redis_port);
+  ep.unix_path.assign(reinterpret_cast<const char*>(m.redis_unix.data), m.redis_unix.len);
+  ep.password.assign(reinterpret_cast<const char*>(m.redis_password.data), m.redis_password.len);
+  ep.db = static_cast<int>(m.redis_db);
+  return ep;
+}
+}  // namespace
+
+Worker* Worker::current_ = nullptr;
+
+ngx_int_t Worker::init(ngx_cycle_t* cycle, ngx_http_lingmo_main_conf_t* mcf) {
+  try {
+    current_ = new Worker(cycle, mcf, endpoint(*mcf));
+  } catch (const std::exception& e) {
+    ngx_log_error(NGX_LOG_EMERG, cycle->log, 0, "lingmo: worker init failed: %s", e.what());
+    return NGX_ERROR;
+  }
+  if (!current_->curl_.ok()) {
+    ngx_log_error(NGX_LOG_EMERG, cycle->log, 0, "lingmo: curl_multi_init failed");
+    return NGX_ERROR;
+  }
+  return NGX_OK;
+}
+
+void Worker::shutdown() {
+  delete current_;
+  current_ = nullptr;
+}
+
+Worker::Worker(ngx_cycle_t* cycle, ngx_http_lingmo_main_conf_t* mcf, RedisEndpoint ep)
+    : log_(cycle->log), mcf_(mcf), curl_(cycle->log), cmd_(cycle->log, ep, "command"), sub_(cycle->log, ep, "subscriber") {
+  batch_prefix_ = crypto::to_hex(crypto::random_bytes(6)) + "-" + std::to_string(ngx_pid) + "-";
+  tick_.data = this;
+  tick_.handler = &Worker::on_tick;
+  tick_.log = log_;
+  tick_.cancelable = 1;
+  cmd_.set_on_up([this] {
+    refreshing_ = false;
+    refresh();
+    flush_usage();
+  });
+  sub_.set_on_up([this] {
+    sub_.subscribe(schema::kEventsChannel, [this](const std::string&) {
+      if (refreshing_) refresh_again_ = true; else refresh();
+    });
+  });
+  cmd_.start();
+  sub_.start();
+  ngx_add_timer(&tick_, kTickMs);
+}
+
+Worker::~Worker() {
+  if (tick_.timer_set) ngx_del_timer(&tick_);
+  for (SnapshotWaiter* w : std::vector<SnapshotWaiter*>(waiters_)) w->on_snapshot_ready();
+}
+
+void Worker::cancel_wait(SnapshotWaiter* w) { waiters_.erase(std::remove(waiters_.begin(), waiters_.end(), w), waiters_.end()); }
+
+void Worker::on_tick(ngx_event_t* ev) {
+  auto* self = static_cast<Worker*>(ev->data);
+  if (self->cmd_.oldest_pending_ms() > kRedisStallMs) self->cmd_.reset("no reply for 3 s");
+  self->refresh();
+  self->flush_usage();
+  ngx_add_timer(&self->tick_, kTickMs);
+}
+
+void Worker::refresh() {
+  if (refreshing_ || !cmd_.connected()) return;
+  refreshing_ = true;
+  refresh_again_ = false;
+  cmd_.command({"GET", schema::kConfigVersion}, [this](redisReply* r) {
+    if (!r || r->type == REDIS_REPLY_ERROR) {
+      refreshing_ = false;
+      return;
+    }
+    long long version = r->type == REDIS_REPLY_STRING ? std::atoll(r->str) : 0;
+    if (!snapshot_ || snapshot_->config().version != version) {
+      load_config(version);
+      return;
+    }
+    cmd_.command({"HGETALL", schema::kProviderState}, [this](redisReply* s) {
+      refreshing_ = false;
+      if (s && s->type == REDIS_REPLY_ARRAY) install(snapshot_->config_ptr(), to_map(s));
+      if (refresh_again_) refresh();
+    });
+  });
+}
+
+void Worker::load_config(long long version) {
+  // Three pipelined reads; the last reply assembles the snapshot.
+  auto parts = std::make_shared<std::array<config::RawHash, 3>>();
+  auto failed = std::make_shared<bool>(false);
+  const char* keys[] = {schema::kProviders, schema::kGatewayKeys, schema::kProviderState};
+  for (int i = 0; i < 3; ++i) {
+    cmd_.command({"HGETALL", keys[i]}, [this, i, parts, failed, version](redisReply* r) {
+      if (!r || r->type != REDIS_REPLY_ARRAY) {
+        *failed = true;
+      } else {
+        (*parts)[i] = to_map(r);
+      }
+      if (i != 2) return;
+      refreshing_ = false;
+      if (*failed) return;
+      auto cfg = config::Snapshot::build_config(version, (*parts)[0], (*parts)[1], mcf_->secret);
+      for (const auto& w : cfg->warnings) ngx_log_error(NGX_LOG_WARN, log_, 0, "lingmo: %s", w.c_str());
+      ngx_log_error(NGX_LOG_INFO, log_, 0, "lingmo: config version %L loaded: %uz providers, %uz keys", version,
+                    cfg->providers.size(), cfg->keys_by_hash.size());
+      install(std::move(cfg), (*parts)[2]);
+      if (refresh_again_) refresh();
+    });
+  }
+}
+
+void Worker::install(std::shared_ptr<const config::ConfigSet> cfg, const config::RawHash& states) {
+  snapshot_ = std::make_shared<const config::Snapshot>(std::move(cfg), config::Snapshot::parse_states(states));
+  std::vector<SnapshotWaiter*> ready;
+  ready.swap(waiters_);
+  for (SnapshotWaiter* w : ready) w->on_snapshot_ready();
+}
+
+void Worker::record_usage(const std::string& provider_id, const usage::Counters& c) {
+  std::string key = schema::usage_key(provider_id, usage::utc_day(static_cast<int64_t>(ngx_time()) * 1000));
+  if (!ledger_.add(key, c))
+    ngx_log_error(NGX_LOG_ERR, log_, 0, "lingmo: usage buffer full, dropped an increment for %s", provider_id.c_str());
+  flush_usage();
+}
+
+void Worker::flush_usage() {
+  // One batch on the wire at a time: under load, increments aggregate while it travels. A batch
+  // whose reply never came (connection lost) is resent with the same id; the script's marker key
+  // makes the replay a no-op if the first send did land.
+  if (flush_sent_ || !cmd_.connected()) return;
+  const usage::Batch* b = ledger_.take_batch(batch_prefix_ + std::to_string(++batch_seq_));
+  if (!b) return;
+  flush_sent_ = cmd_.command(usage::Ledger::eval_args(*b, schema::usage_batch_key(b->id), kBatchMarkerTtlS),
+                             [this](redisReply* r) {
+                               flush_sent_ = false;
+                               if (r && r->type == REDIS_REPLY_INTEGER) {
+                                 ledger_.ack();
+                                 if (ledger_.has_pending()) flush_usage();
+                               } else if (r) {
+                                 ngx_log_error(NGX_LOG_ERR, log_, 0, "lingmo: usage flush failed: %s",
+                                               r->type == REDIS_REPLY_ERROR ? r->str : "unexpected reply");
+                               }
+                             });
+}
+
+}  // namespace lingmo::ngx

@@ -1,0 +1,74 @@
+// Worker: the per-process state of the module — the config snapshot and how it is refreshed,
+// the usage ledger and how it is flushed, the vendor HTTP client and the two Redis links.
+// Created in init_process of each nginx worker and destroyed in exit_process; nothing survives a
+// reload (new workers start fresh).
+//
+// Refresh (ARCHITECTURE decision 2): every second, and at once on a lingmo:events message, the
+// worker reads lingmo:config:version; providers and keys are re-read only when it changed, the
+// small provider-state hash every time. If Redis is away, the last snapshot keeps serving.
+#pragma once
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "config/snapshot.h"
+#include "conf.h"
+#include "curl_driver.h"
+#include "redis_link.h"
+#include "usage/ledger.h"
+
+namespace lingmo::ngx {
+
+// Something parked until the first snapshot exists (a request arriving right after start).
+class SnapshotWaiter {
+ public:
+  virtual void on_snapshot_ready() = 0;
+
+ protected:
+  ~SnapshotWaiter() = default;
+};
+
+class Worker {
+ public:
+  static Worker* instance() { return current_; }
+  static ngx_int_t init(ngx_cycle_t* cycle, ngx_http_lingmo_main_conf_t* mcf);
+  static void shutdown();
+
+  std::shared_ptr<const config::Snapshot> snapshot() const { return snapshot_; }
+  CurlDriver& curl() { return curl_; }
+  const ngx_http_lingmo_main_conf_t& conf() const { return *mcf_; }
+
+  void wait_for_snapshot(SnapshotWaiter* w) { waiters_.push_back(w); }
+  void cancel_wait(SnapshotWaiter* w);
+
+  // Adds one attempt's usage; sent to Redis asynchronously and batched.
+  void record_usage(const std::string& provider_id, const usage::Counters& c);
+
+ private:
+  Worker(ngx_cycle_t* cycle, ngx_http_lingmo_main_conf_t* mcf, RedisEndpoint ep);
+  ~Worker();
+  static void on_tick(ngx_event_t* ev);
+  void refresh();
+  void load_config(long long version);
+  void install(std::shared_ptr<const config::ConfigSet> cfg, const config::RawHash& states);
+  void flush_usage();
+
+  static Worker* current_;
+  ngx_log_t* log_;
+  ngx_http_lingmo_main_conf_t* mcf_;
+  CurlDriver curl_;
+  std::shared_ptr<const config::Snapshot> snapshot_;
+  std::vector<SnapshotWaiter*> waiters_;
+  usage::Ledger ledger_;
+  std::string batch_prefix_;
+  uint64_t batch_seq_ = 0;
+  bool flush_sent_ = false;
+  bool refreshing_ = false;
+  bool refresh_again_ = false;
+  ngx_event_t tick_{};
+  // Declared last so they are destroyed first: their pending callbacks may touch the members above.
+  RedisLink cmd_;
+  RedisLink sub_;
+};
+
+}  // namespace lingmo::ngx
