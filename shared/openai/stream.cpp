@@ -19,6 +19,20 @@ bool usage_from(const rapidjson::Value& obj, Usage& out) {
   return true;
 }
 
+// Writes `data` as one SSE event. Event data may span lines (the framer joins "data:" lines with
+// \n); each line needs its own "data: " prefix or the client would read the rest as other fields.
+void append_event(std::string& out, std::string_view data) {
+  for (size_t start = 0;;) {
+    size_t nl = data.find('\n', start);
+    out += "data: ";
+    out += data.substr(start, nl == std::string_view::npos ? std::string_view::npos : nl - start);
+    out += '\n';
+    if (nl == std::string_view::npos) break;
+    start = nl + 1;
+  }
+  out += '\n';
+}
+
 }  // namespace
 
 bool read_usage(std::string_view json, Usage& out) {
@@ -35,7 +49,8 @@ StreamRelay::Status StreamRelay::on_event(const sse::Event& ev, std::string& out
   }
   rapidjson::Document d;
   d.Parse(ev.data.data(), ev.data.size());
-  if (d.HasParseError() || !d.IsObject()) {
+  // RapidJSON takes a NUL byte for the end of the text: reject it, or what follows would be relayed.
+  if (d.HasParseError() || !d.IsObject() || ev.data.find('\0') != std::string::npos) {
     error_ = "vendor sent a stream event that is not a JSON object";
     return Status::kMalformed;
   }
@@ -46,9 +61,7 @@ StreamRelay::Status StreamRelay::on_event(const sse::Event& ev, std::string& out
   }
   bool had_usage = usage_from(d, usage_);
   if (client_wants_usage_) {
-    out += "data: ";
-    out += ev.data;
-    out += "\n\n";
+    append_event(out, ev.data);
     return Status::kOk;
   }
   if (!had_usage) {
@@ -57,14 +70,10 @@ StreamRelay::Status StreamRelay::on_event(const sse::Event& ev, std::string& out
     std::string_view data(ev.data);
     constexpr std::string_view kNullUsage = ",\"usage\":null";
     size_t at = data.find(kNullUsage);
-    out += "data: ";
-    if (at == std::string_view::npos) {
-      out += data;
-    } else {
-      out += data.substr(0, at);
-      out += data.substr(at + kNullUsage.size());
-    }
-    out += "\n\n";
+    if (at == std::string_view::npos)
+      append_event(out, data);
+    else
+      append_event(out, std::string(data.substr(0, at)).append(data.substr(at + kNullUsage.size())));
     return Status::kOk;
   }
   // The client did not ask for usage: drop the usage-only chunk, strip usage from any other.

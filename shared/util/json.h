@@ -35,7 +35,11 @@ inline long long get_int(const rapidjson::Value& obj, const char* key, long long
   if (!obj.IsObject()) return def;
   auto it = obj.FindMember(key);
   if (it == obj.MemberEnd() || !it->value.IsNumber()) return def;
-  return it->value.IsInt64() ? it->value.GetInt64() : static_cast<long long>(it->value.GetDouble());
+  if (it->value.IsInt64()) return it->value.GetInt64();
+  double d = it->value.GetDouble();
+  // Outside [-2^63, 2^63) (e.g. 1e30) the cast would be undefined behaviour.
+  if (!(d >= -9223372036854775808.0 && d < 9223372036854775808.0)) return def;
+  return static_cast<long long>(d);
 }
 
 inline bool get_bool(const rapidjson::Value& obj, const char* key, bool def = false) {

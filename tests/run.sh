@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# The one test command (README): installs what it needs, builds, and runs every suite.
+#   unit (Catch2, incl. the usage Lua script against a real redis-server)
+#   fuzz smoke (libFuzzer + ASan/UBSan over the request parser and stream relay, 20 s)
+#   integration (real nginx + module, real redis-server, fake vendors)
+#   e2e (the official `openai` npm SDK as the client)
+#   quickstart smoke (the README's first command)
+# Set LINGMO_SKIP_FUZZ=1 to skip the fuzz build.
+set -euo pipefail
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+cd "$ROOT"
+export LINGMO_BUILD_DIR=${LINGMO_BUILD_DIR:-$ROOT/build}
+
+step() { printf '\n==== %s ====\n' "$*"; }
+
+step "dependencies"
+LINGMO_WITH_FUZZ=1 bash deploy/install-deps.sh
+
+step "build"
+cmake -S . -B "$LINGMO_BUILD_DIR" -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+cmake --build "$LINGMO_BUILD_DIR" -j"$(nproc)"
+
+step "unit tests"
+(cd "$LINGMO_BUILD_DIR" && ctest --output-on-failure)
+
+if [ "${LINGMO_SKIP_FUZZ:-0}" != 1 ]; then
+  step "fuzz smoke (clang, libFuzzer, ASan+UBSan)"
+  CC=clang CXX=clang++ cmake -S . -B "$ROOT/build-fuzz" -DLINGMO_BUILD_MODULE=OFF -DLINGMO_BUILD_FUZZ=ON >/dev/null
+  cmake --build "$ROOT/build-fuzz" -j"$(nproc)" --target fuzz_chat_request
+  (cd "$ROOT/build-fuzz" && ctest --output-on-failure -R fuzz)
+fi
+
+step "integration tests (nginx + redis + fake vendors)"
+bash tests/integration/run.sh
+
+step "end-to-end tests (official openai SDK)"
+bash tests/e2e/run.sh
+
+step "quickstart smoke test"
+bash tests/smoke_quickstart.sh
+
+step "all tests passed"
