@@ -167,6 +167,7 @@ class GatewayRequest final : public SnapshotWaiter {
   std::unique_ptr<openai::StreamRelay> relay_;
   std::vector<sse::Event> events_;
   std::string resp_;  // non-stream body or vendor error body
+  std::string held_;  // relayed stream bytes held back until the first substantive event
 
   bool committed_ = false;  // response headers sent: failover is no longer possible
   ngx_event_t wake_{};
@@ -355,6 +356,7 @@ void GatewayRequest::next_attempt() {
     cand_ = &route_.candidates[next_++];
     first_byte_seen_ = false;
     framer_ = sse::Framer();
+    held_.clear();
     relay_ = std::make_unique<openai::StreamRelay>(req_.client_wants_usage);
     resp_.clear();
     const auto& mcf = Worker::instance()->conf();
@@ -409,7 +411,8 @@ void GatewayRequest::pump() {
       for (const auto& ev : events_) {
         auto st = relay_->on_event(ev, out);
         if (st != openai::StreamRelay::Status::kOk) {
-          if (committed_ && !out.empty() && output(out, false) == NGX_ERROR) return done(NGX_ERROR);
+          held_ += out;
+          if (committed_ && !held_.empty() && output(held_, false) == NGX_ERROR) return done(NGX_ERROR);
           AttemptRecord rec = record_for_current();
           rec.status = 200;
           rec.failure = st == openai::StreamRelay::Status::kMalformed ? Failure::kMalformed : Failure::kServer;
@@ -424,9 +427,12 @@ void GatewayRequest::pump() {
         rec.detail = "stream event exceeds the size limit";
         return fail_attempt(std::move(rec));
       }
-      if (!out.empty()) {
+      held_ += out;
+      if (!held_.empty() && (committed_ || relay_->substantive())) {
         if (!committed_ && !commit_stream()) return;
-        if (output(out, false) == NGX_ERROR) return done(NGX_ERROR);
+        std::string send;
+        send.swap(held_);
+        if (output(send, false) == NGX_ERROR) return done(NGX_ERROR);
       }
     } else {
       resp_ += c.inbox;
@@ -494,8 +500,10 @@ void GatewayRequest::finish_attempt() {
   call_.reset();
   log_outcome("ok");
   if (req_.stream) {
-    if (!committed_ && !commit_stream()) return;  // a stream with no events at all
-    return done(output({}, true));
+    if (!committed_ && !commit_stream()) return;  // a stream with no content at all
+    std::string rest;
+    rest.swap(held_);
+    return done(output(rest, true));
   }
   auto headers = trail_headers(true);
   std::string body;

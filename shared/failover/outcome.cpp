@@ -95,7 +95,7 @@ std::string attempts_header(const std::vector<AttemptRecord>& tried, bool last_o
     h += a.provider_id + '=';
     if (i + 1 == tried.size() && last_ok)
       h += "ok";
-    else if (a.status)
+    else if (a.status >= 400)
       h += std::to_string(a.status);
     else
       h += failure_name(a.failure);

@@ -33,6 +33,27 @@ void append_event(std::string& out, std::string_view data) {
   out += '\n';
 }
 
+// A chunk that only sets the stream up: every choice's delta has at most a role and empty content,
+// and nothing has finished.
+bool is_lifecycle_chunk(const rapidjson::Value& d) {
+  auto choices = d.FindMember("choices");
+  if (choices == d.MemberEnd() || !choices->value.IsArray() || choices->value.Empty()) return false;
+  for (const auto& c : choices->value.GetArray()) {
+    if (!c.IsObject()) return false;
+    if (auto fr = c.FindMember("finish_reason"); fr != c.MemberEnd() && !fr->value.IsNull()) return false;
+    auto delta = c.FindMember("delta");
+    if (delta == c.MemberEnd() || !delta->value.IsObject()) continue;
+    for (const auto& m : delta->value.GetObject()) {
+      std::string_view key(m.name.GetString(), m.name.GetStringLength());
+      if (key == "role") continue;
+      if (m.value.IsNull()) continue;
+      if (m.value.IsString() && m.value.GetStringLength() == 0) continue;
+      return false;
+    }
+  }
+  return true;
+}
+
 }  // namespace
 
 bool read_usage(std::string_view json, Usage& out) {
@@ -44,6 +65,7 @@ bool read_usage(std::string_view json, Usage& out) {
 StreamRelay::Status StreamRelay::on_event(const sse::Event& ev, std::string& out) {
   if (ev.data == "[DONE]") {
     done_ = true;
+    substantive_ = true;
     out += "data: [DONE]\n\n";
     return Status::kOk;
   }
@@ -60,6 +82,7 @@ StreamRelay::Status StreamRelay::on_event(const sse::Event& ev, std::string& out
     return Status::kUpstreamError;
   }
   bool had_usage = usage_from(d, usage_);
+  if (had_usage || !is_lifecycle_chunk(d)) substantive_ = true;
   if (client_wants_usage_) {
     append_event(out, ev.data);
     return Status::kOk;

@@ -31,12 +31,17 @@ class StreamRelay {
   Status on_event(const sse::Event& ev, std::string& out);
 
   bool done() const { return done_; }             // [DONE] seen
+  // True once an event carried something beyond stream set-up (content, a tool call, reasoning,
+  // a finish reason, usage or [DONE]). Until then the gateway holds the relayed bytes back, so
+  // a vendor that fails right after its role-only first chunk can still be failed over unseen.
+  bool substantive() const { return substantive_; }
   const Usage& usage() const { return usage_; }
   const std::string& error_message() const { return error_; }
 
  private:
   bool client_wants_usage_;
   bool done_ = false;
+  bool substantive_ = false;
   Usage usage_;
   std::string error_;
 };
