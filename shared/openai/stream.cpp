@@ -37,7 +37,8 @@ void append_event(std::string& out, std::string_view data) {
 // and nothing has finished.
 bool is_lifecycle_chunk(const rapidjson::Value& d) {
   auto choices = d.FindMember("choices");
-  if (choices == d.MemberEnd() || !choices->value.IsArray() || choices->value.Empty()) return false;
+  // choices:[] without usage sets up too (Azure OpenAI opens with its prompt_filter_results so).
+  if (choices == d.MemberEnd() || !choices->value.IsArray()) return false;
   for (const auto& c : choices->value.GetArray()) {
     if (!c.IsObject()) return false;
     if (auto fr = c.FindMember("finish_reason"); fr != c.MemberEnd() && !fr->value.IsNull()) return false;

@@ -7,10 +7,12 @@
 // Usage:
 //   node tests/fakes/fake_vendor.mjs --port 0 --name vendorA \
 //        [--host 127.0.0.1] [--key sk-expected] [--port-file /path]
+//        [--tls-cert cert.pem --tls-key key.pem]   (serve HTTPS instead of HTTP)
 //
 // See tests/fakes/README.md for the full behaviour and the control API.
 
 import http from 'node:http';
+import https from 'node:https';
 import fs from 'node:fs';
 import path from 'node:path';
 
@@ -21,12 +23,12 @@ import path from 'node:path';
 function usage(msg) {
   if (msg) process.stderr.write(`fake_vendor: ${msg}\n`);
   process.stderr.write(
-    'usage: fake_vendor.mjs --port N --name NAME [--host H] [--key KEY] [--port-file PATH]\n');
+    'usage: fake_vendor.mjs --port N --name NAME [--host H] [--key KEY] [--port-file PATH] [--tls-cert C --tls-key K]\n');
   process.exit(2);
 }
 
 function parseArgs(argv) {
-  const opts = { port: 0, name: 'fake', host: '127.0.0.1', key: null, portFile: null };
+  const opts = { port: 0, name: 'fake', host: '127.0.0.1', key: null, portFile: null, tlsCert: null, tlsKey: null };
   for (let i = 0; i < argv.length; i++) {
     let a = argv[i];
     let v;
@@ -51,6 +53,8 @@ function parseArgs(argv) {
       case '--host': opts.host = next(); break;
       case '--key': opts.key = next(); break;
       case '--port-file': opts.portFile = next(); break;
+      case '--tls-cert': opts.tlsCert = next(); break;
+      case '--tls-key': opts.tlsKey = next(); break;
       case '-h':
       case '--help': usage(); break;
       default: usage(`unknown argument ${a}`);
@@ -487,7 +491,8 @@ function methodNotAllowed(res, allow) {
   sendJson(res, 405, oaiError('Method not allowed', 'invalid_request_error', null, null));
 }
 
-const server = http.createServer({
+const server = (OPTS.tlsCert ? https : http).createServer({
+  ...(OPTS.tlsCert ? { cert: fs.readFileSync(OPTS.tlsCert), key: fs.readFileSync(OPTS.tlsKey) } : {}),
   keepAliveTimeout: 65000,
   headersTimeout: 66000,
   requestTimeout: 0, // hang modes must not be cut by node itself

@@ -20,15 +20,16 @@
 
 using namespace lingmo;
 
-namespace {
-
-#define FUZZ_CHECK(cond)                                                       \
-  do {                                                                         \
-    if (!(cond)) {                                                             \
+// Aborts (a libFuzzer finding) when an invariant breaks.
+#define FUZZ_CHECK(cond)                                                                \
+  do {                                                                                  \
+    if (!(cond)) {                                                                      \
       std::fprintf(stderr, "invariant failed: %s (%s:%d)\n", #cond, __FILE__, __LINE__); \
-      std::abort();                                                            \
-    }                                                                          \
+      std::abort();                                                                     \
+    }                                                                                   \
   } while (0)
+
+namespace {
 
 int count_members(const rapidjson::Value& obj, std::string_view name) {
   int n = 0;
@@ -54,7 +55,9 @@ void fuzz_request(std::string_view in) {
   FUZZ_CHECK(count_members(d, "model") == 1 && d["model"] == "upstream-model");
   for (const char* f : {"api_base", "base_url", "api_key", "api_version", "custom_llm_provider"})
     FUZZ_CHECK(count_members(d, f) == 0);
+  FUZZ_CHECK(count_members(d, "stream") <= 1);
   if (req.stream) {
+    FUZZ_CHECK(d["stream"] == true);
     FUZZ_CHECK(count_members(d, "stream_options") == 1 && d["stream_options"].IsObject());
     FUZZ_CHECK(count_members(d["stream_options"], "include_usage") == 1);
     FUZZ_CHECK(d["stream_options"]["include_usage"] == true);
@@ -99,10 +102,18 @@ void fuzz_stream(std::string_view in, size_t split) {
         FUZZ_CHECK(out.size() == before && !relay.error_message().empty());
         break;
       }
-      if (out.size() > before) {  // one whole "data:" event, nothing else
-        std::string_view added(out.data() + before, out.size() - before);
-        FUZZ_CHECK(added.substr(0, 6) == "data: " && added.substr(added.size() - 2) == "\n\n");
+      if (out.size() > before) {  // exactly one event for the client: [DONE] or a JSON object
+        Framed client = frame({std::string_view(out).substr(before)});
+        FUZZ_CHECK(!client.failed && !client.mid_event && client.events.size() == 1);
+        const std::string& data = client.events[0].data;
+        if (data != "[DONE]") {
+          rapidjson::Document d;
+          d.Parse(data.data(), data.size());
+          FUZZ_CHECK(!d.HasParseError() && d.IsObject() && data.find('\0') == std::string::npos);
+        }
+        if (wants_usage) FUZZ_CHECK(data == ev.data);  // relayed unchanged
       }
+      if (relay.done() || relay.usage().present) FUZZ_CHECK(relay.substantive());
     }
   }
 }

@@ -129,7 +129,9 @@ TEST_CASE("attempts_header is a compact trail", "[outcome]") {
   std::vector<AttemptRecord> tried = {attempt("p1", Failure::kRateLimited, 429), attempt("p2", Failure::kConnect),
                                       attempt("p3", Failure::kNone, 200)};
   CHECK(failover::attempts_header(tried, true) == "p1=429;p2=connect;p3=ok");
-  CHECK(failover::attempts_header(tried, false) == "p1=429;p2=connect;p3=200");
+  // A 2xx that still failed (e.g. an unparsable body, a stream cut short) shows the failure.
+  tried.back() = attempt("p3", Failure::kMalformed, 200);
+  CHECK(failover::attempts_header(tried, false) == "p1=429;p2=connect;p3=malformed");
   CHECK(failover::attempts_header({attempt("p1", Failure::kFirstByteTimeout)}, false) == "p1=first_byte_timeout");
   CHECK(failover::attempts_header({}, false).empty());
 }

@@ -60,7 +60,7 @@ int free_port() {
 // redis-server in the foreground, without persistence; stopped by the destructor.
 class RedisServer {
  public:
-  RedisServer(const std::string& binary) : port_(free_port()) {
+  explicit RedisServer(const std::string& binary) : port_(free_port()) {
     pid_ = fork();
     REQUIRE(pid_ >= 0);
     if (pid_ == 0) {
