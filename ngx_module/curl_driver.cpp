@@ -11,8 +11,10 @@ CurlDriver::CurlDriver(ngx_log_t* log) : log_(log) {
   curl_multi_setopt(multi_, CURLMOPT_SOCKETDATA, this);
   curl_multi_setopt(multi_, CURLMOPT_TIMERFUNCTION, &CurlDriver::on_timer);
   curl_multi_setopt(multi_, CURLMOPT_TIMERDATA, this);
-  // Idle vendor connections kept warm per worker (the connection cache is per multi handle).
-  curl_multi_setopt(multi_, CURLMOPT_MAXCONNECTS, 64L);
+  // Size of the per-worker connection cache that keeps vendor connections warm. libcurl counts
+  // connections in use as well as idle ones, so it must exceed the concurrent vendor calls of a
+  // busy worker, or each finished call closes a connection the next one has to reopen.
+  curl_multi_setopt(multi_, CURLMOPT_MAXCONNECTS, 1024L);
   timer_.data = this;
   timer_.handler = &CurlDriver::on_timeout;
   timer_.log = log_;

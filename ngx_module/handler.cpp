@@ -82,6 +82,14 @@ ngx_int_t send_error(ngx_http_request_t* r, const ApiError& e,
   return send_whole(r, static_cast<ngx_uint_t>(e.status), openai::error_body(e), headers);
 }
 
+// An error answered before the body was read: the body must still be consumed, or a keep-alive
+// connection would parse it as the next request.
+ngx_int_t send_early_error(ngx_http_request_t* r, const ApiError& e,
+                           const std::vector<std::pair<std::string, std::string>>& headers = {}) {
+  if (ngx_http_discard_request_body(r) != NGX_OK) r->keepalive = 0;
+  return send_error(r, e, headers);
+}
+
 std::string mask_key(std::string_view k) {
   if (k.size() <= 8) return "****";
   return std::string(k.substr(0, 3)) + "***" + std::string(k.substr(k.size() - 4));
@@ -211,20 +219,20 @@ ngx_int_t GatewayRequest::start(ngx_http_request_t* r) {
   } else {
     ApiError e{404, "invalid_request_error", "unknown_url",
                "Unknown request URL: " + str(r->method_name) + " " + std::string(uri) + ".", ""};
-    return send_error(r, e);
+    return send_early_error(r, e);
   }
   bool method_ok = ep == Endpoint::kChat ? (r->method & NGX_HTTP_POST) : (r->method & (NGX_HTTP_GET | NGX_HTTP_HEAD));
   if (!method_ok) {
     ApiError e{405, "invalid_request_error", "method_not_allowed",
                "Method " + str(r->method_name) + " is not allowed for " + std::string(uri) + "; use " +
                    (ep == Endpoint::kChat ? "POST" : "GET") + ".", ""};
-    return send_error(r, e, {{"Allow", ep == Endpoint::kChat ? "POST" : "GET, HEAD"}});
+    return send_early_error(r, e, {{"Allow", ep == Endpoint::kChat ? "POST" : "GET, HEAD"}});
   }
   std::string_view token = bearer_token(r);
   if (token.empty()) {
     ApiError e{401, "invalid_request_error", "", "You didn't provide an API key. You need to provide your API key in an "
                "Authorization header using Bearer auth (i.e. Authorization: Bearer YOUR_KEY).", ""};
-    return send_error(r, e);
+    return send_early_error(r, e);
   }
   if (!Worker::instance()) return NGX_HTTP_INTERNAL_SERVER_ERROR;
 
@@ -241,14 +249,8 @@ ngx_int_t GatewayRequest::start(ngx_http_request_t* r) {
     ctx->run();
     return NGX_DONE;
   }
-  auto* clcf = static_cast<ngx_http_core_loc_conf_t*>(ngx_http_get_module_loc_conf(r, ngx_http_core_module));
-  if (clcf->client_max_body_size && r->headers_in.content_length_n > clcf->client_max_body_size) {
-    r->keepalive = 0;
-    ApiError e{413, "invalid_request_error", "request_too_large",
-               "Request body is " + std::to_string(r->headers_in.content_length_n) + " bytes; the limit is " +
-                   std::to_string(clcf->client_max_body_size) + " (client_max_body_size).", ""};
-    return send_error(r, e);
-  }
+  // A body over client_max_body_size never gets here: nginx answers 413 itself, and
+  // error_filter.cpp turns that page into an OpenAI-style error.
   r->request_body_in_single_buf = 1;
   ngx_int_t rc = ngx_http_read_client_request_body(r, &GatewayRequest::on_body_read);
   if (rc >= NGX_HTTP_SPECIAL_RESPONSE) {
@@ -402,7 +404,12 @@ void GatewayRequest::pump() {
   bool relaying = req_.stream && c.status() == 200;
   if (!c.inbox.empty()) {
     if (relaying) {
-      if (client_busy()) return;  // on_client_write resumes us once the client has caught up
+      if (client_busy()) {
+        // The vendor is (or will be) paused for the client's sake: its silence is not a stall.
+        // send_timeout on the client connection bounds this wait; on_client_write re-arms ours.
+        if (timer_.timer_set) ngx_del_timer(&timer_);
+        return;
+      }
       std::string in;
       in.swap(c.inbox);
       events_.clear();
@@ -657,6 +664,7 @@ void GatewayRequest::on_client_write(ngx_http_request_t* r) {
       return;
     }
     if (wev->timer_set) ngx_del_timer(wev);
+    if (self->call_) self->arm_timer(self->lcf_->idle_timeout);
     self->pump();
   } catch (const std::exception& e) {
     ngx_log_error(NGX_LOG_ERR, r->connection->log, 0, "lingmo: %s", e.what());

@@ -8,6 +8,7 @@
 #include "bridge.h"
 #include "conf.h"
 #include "crypto/crypto.h"
+#include "error_filter.h"
 #include "handler.h"
 #include "worker.h"
 
@@ -19,13 +20,15 @@ char* lingmo_secret_key_file(ngx_conf_t* cf, ngx_command_t* cmd, void* conf) noe
 char* lingmo_ca_bundle(ngx_conf_t* cf, ngx_command_t* cmd, void* conf) noexcept;
 char* lingmo_positive_msec(ngx_conf_t* cf, void* post, void* data) noexcept;
 void* create_main_conf(ngx_conf_t* cf) noexcept;
+ngx_int_t postconfiguration(ngx_conf_t* cf) noexcept { return ngx_http_lingmo_init_error_filter(cf); }
 char* init_main_conf(ngx_conf_t* cf, void* conf) noexcept;
 void* create_loc_conf(ngx_conf_t* cf) noexcept;
 char* merge_loc_conf(ngx_conf_t* cf, void* parent, void* child) noexcept;
 ngx_int_t init_process(ngx_cycle_t* cycle) noexcept;
 void exit_process(ngx_cycle_t* cycle) noexcept;
 
-ngx_conf_num_bounds_t max_attempts_bounds = {ngx_conf_check_num_bounds, 1, 16};
+char* lingmo_attempts_bounds(ngx_conf_t* cf, void* post, void* data) noexcept;
+ngx_conf_post_t max_attempts_bounds = {lingmo_attempts_bounds};
 ngx_conf_post_t positive_msec = {lingmo_positive_msec};
 
 #define LOC_ANY (NGX_HTTP_MAIN_CONF | NGX_HTTP_SRV_CONF | NGX_HTTP_LOC_CONF)
@@ -55,7 +58,7 @@ ngx_command_t commands[] = {
 
 ngx_http_module_t module_ctx = {
     nullptr,           // preconfiguration
-    nullptr,           // postconfiguration
+    postconfiguration, // postconfiguration: installs the error-page filter
     create_main_conf,  // create main configuration
     init_main_conf,    // init main configuration
     nullptr,           // create server configuration
@@ -189,6 +192,13 @@ char* lingmo_ca_bundle(ngx_conf_t* cf, ngx_command_t* cmd, void* conf) noexcept 
     ngx_conf_log_error(NGX_LOG_EMERG, cf, ngx_errno, "lingmo_ca_bundle: cannot read \"%s\"", path.c_str());
     return static_cast<char*>(NGX_CONF_ERROR);
   }
+  return NGX_CONF_OK;
+}
+
+// Returning a string (not logging) lets nginx name the directive: "lingmo_max_attempts" directive ...
+char* lingmo_attempts_bounds(ngx_conf_t*, void*, void* data) noexcept {
+  ngx_uint_t n = *static_cast<ngx_uint_t*>(data);
+  if (n < 1 || n > 16) return const_cast<char*>("must be between 1 and 16");
   return NGX_CONF_OK;
 }
 

@@ -12,6 +12,7 @@ namespace {
 constexpr ngx_msec_t kTickMs = 1000;
 constexpr ngx_msec_t kRedisStallMs = 3000;   // unanswered this long: Redis is treated as gone
 constexpr int kBatchMarkerTtlS = 2 * 24 * 3600;
+constexpr ngx_msec_t kFlushDelayMs = 100;
 
 config::RawHash to_map(redisReply* r) {
   config::RawHash m;
@@ -60,6 +61,10 @@ Worker::Worker(ngx_cycle_t* cycle, ngx_http_lingmo_main_conf_t* mcf, RedisEndpoi
   tick_.handler = &Worker::on_tick;
   tick_.log = log_;
   tick_.cancelable = 1;
+  flush_timer_.data = this;
+  flush_timer_.handler = &Worker::on_flush_timer;
+  flush_timer_.log = log_;
+  flush_timer_.cancelable = 1;
   cmd_.set_on_up([this] {
     refreshing_ = false;
     refresh();
@@ -77,6 +82,7 @@ Worker::Worker(ngx_cycle_t* cycle, ngx_http_lingmo_main_conf_t* mcf, RedisEndpoi
 
 Worker::~Worker() {
   if (tick_.timer_set) ngx_del_timer(&tick_);
+  if (flush_timer_.timer_set) ngx_del_timer(&flush_timer_);
   for (SnapshotWaiter* w : std::vector<SnapshotWaiter*>(waiters_)) w->on_snapshot_ready();
 }
 
@@ -100,6 +106,17 @@ void Worker::refresh() {
       return;
     }
     long long version = r->type == REDIS_REPLY_STRING ? std::atoll(r->str) : 0;
+    if (r->type == REDIS_REPLY_NIL && snapshot_ && snapshot_->config().version > 0) {
+      // Every config write increments the version, so a missing one means Redis lost its data
+      // (restarted without persistence, flushed). Keep serving the last good configuration.
+      if (!warned_empty_)
+        ngx_log_error(NGX_LOG_WARN, log_, 0, "lingmo: %s is missing in Redis; keeping config version %L",
+                      schema::kConfigVersion, snapshot_->config().version);
+      warned_empty_ = true;
+      refreshing_ = false;
+      return;
+    }
+    warned_empty_ = false;
     if (!snapshot_ || snapshot_->config().version != version) {
       load_config(version);
       return;
@@ -148,8 +165,15 @@ void Worker::record_usage(const std::string& provider_id, const usage::Counters&
   std::string key = schema::usage_key(provider_id, usage::utc_day(static_cast<int64_t>(ngx_time()) * 1000));
   if (!ledger_.add(key, c))
     ngx_log_error(NGX_LOG_ERR, log_, 0, "lingmo: usage buffer full, dropped an increment for %s", provider_id.c_str());
-  flush_usage();
+  schedule_flush();
 }
+
+void Worker::schedule_flush() {
+  // A short delay lets increments from concurrent requests share one Redis round trip.
+  if (!flush_timer_.timer_set && !flush_sent_) ngx_add_timer(&flush_timer_, kFlushDelayMs);
+}
+
+void Worker::on_flush_timer(ngx_event_t* ev) { static_cast<Worker*>(ev->data)->flush_usage(); }
 
 void Worker::flush_usage() {
   // One batch on the wire at a time: under load, increments aggregate while it travels. A batch
@@ -163,7 +187,7 @@ void Worker::flush_usage() {
                                flush_sent_ = false;
                                if (r && r->type == REDIS_REPLY_INTEGER) {
                                  ledger_.ack();
-                                 if (ledger_.has_pending()) flush_usage();
+                                 if (ledger_.has_pending()) schedule_flush();
                                } else if (r) {
                                  ngx_log_error(NGX_LOG_ERR, log_, 0, "lingmo: usage flush failed: %s",
                                                r->type == REDIS_REPLY_ERROR ? r->str : "unexpected reply");

@@ -52,6 +52,8 @@ class Worker {
   void load_config(long long version);
   void install(std::shared_ptr<const config::ConfigSet> cfg, const config::RawHash& states);
   void flush_usage();
+  void schedule_flush();
+  static void on_flush_timer(ngx_event_t* ev);
 
   static Worker* current_;
   ngx_log_t* log_;
@@ -63,6 +65,8 @@ class Worker {
   std::string batch_prefix_;
   uint64_t batch_seq_ = 0;
   bool flush_sent_ = false;
+  bool warned_empty_ = false;
+  ngx_event_t flush_timer_{};
   bool refreshing_ = false;
   bool refresh_again_ = false;
   ngx_event_t tick_{};

@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# End-to-end tests: the official OpenAI Node SDK (pinned in package.json / package-lock.json)
+# against a full LingMo Gateway stack started by tests/integration/harness.mjs.
+#
+# Installs the SDK with `npm ci` (or `npm install` when there is no lockfile) into
+# tests/e2e/node_modules, then runs the tests with Node's built-in runner.
+# Env: LINGMO_BUILD_DIR (default <repo>/build); LINGMO_E2E_NODE picks the node binary that runs
+# the tests (default: tests/e2e/node_modules/.bin/node if present, else node from PATH).
+set -euo pipefail
+
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+repo="$(cd "$here/../.." && pwd)"
+export LINGMO_BUILD_DIR="${LINGMO_BUILD_DIR:-$repo/build}"
+
+for f in "$LINGMO_BUILD_DIR/ngx_module/ngx_http_lingmo_module.so" "$LINGMO_BUILD_DIR/controlplane/lingmo-admin"; do
+  if [[ ! -f "$f" ]]; then
+    echo "e2e: $f is missing; build first (cmake -S $repo -B $LINGMO_BUILD_DIR && cmake --build $LINGMO_BUILD_DIR)" >&2
+    exit 2
+  fi
+done
+
+cd "$here"
+if [[ -f package-lock.json ]]; then
+  npm ci --no-audit --no-fund --loglevel=error
+else
+  npm install --no-audit --no-fund --loglevel=error
+fi
+
+node_bin="${LINGMO_E2E_NODE:-}"
+if [[ -z "$node_bin" ]]; then
+  if [[ -x node_modules/.bin/node ]]; then node_bin="$here/node_modules/.bin/node"; else node_bin="$(command -v node)"; fi
+fi
+echo "e2e: $("$node_bin" --version) ($node_bin), openai $(node -p 'require("./node_modules/openai/package.json").version')"
+exec "$node_bin" --test --test-concurrency=1 "$@" ./*.test.mjs
