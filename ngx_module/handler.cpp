@@ -405,9 +405,7 @@ void GatewayRequest::pump() {
   if (!c.inbox.empty()) {
     if (relaying) {
       if (client_busy()) {
-        // The vendor is (or will be) paused for the client's sake: its silence is not a stall.
-        // send_timeout on the client connection bounds this wait; on_client_write re-arms ours.
-        if (timer_.timer_set) ngx_del_timer(&timer_);
+        if (timer_.timer_set) ngx_del_timer(&timer_);  // see the end of pump()
         return;
       }
       std::string in;
@@ -456,7 +454,13 @@ void GatewayRequest::pump() {
     if (c.inbox.empty()) finish_attempt();
     return;
   }
-  if (!client_busy()) c.resume();
+  if (client_busy()) {
+    // The vendor is (or will be) paused for the client's sake: its silence is not a stall.
+    // send_timeout on the client connection bounds this wait; on_client_write re-arms ours.
+    if (timer_.timer_set) ngx_del_timer(&timer_);
+  } else {
+    c.resume();
+  }
 }
 
 AttemptRecord GatewayRequest::record_for_current() const {

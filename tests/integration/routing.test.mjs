@@ -34,8 +34,12 @@ test('provider disable / enable takes effect within 1.5 s without reload', async
   const nginxPid = stack.nginx.pid;
   const workers = stack.workerPids().sort();
   await expectProvider('v1');
+  // Requests racing the admin command may still reach v1; once the switch is seen, none may.
   await switchesTo('v2', ['provider', 'disable', 'v1']);
-  assert.equal((await stack.vendor(1).stats()).requests, 8, 'no request reached the disabled v1');
+  const seen = (await stack.vendor(1).stats()).requests;
+  assert.ok(seen >= 8 && seen <= 10, `v1 got ${seen} requests`);
+  await expectProvider('v2');
+  assert.equal((await stack.vendor(1).stats()).requests, seen, 'no request reached the disabled v1');
   const models = await stack.models();
   assert.ok(models.json.data.some((m) => m.id === MODEL), 'model still served by v2 and v3');
   await switchesTo('v1', ['provider', 'enable', 'v1']);
