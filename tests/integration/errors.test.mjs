@@ -3,7 +3,7 @@
 import { test, before, after, beforeEach, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
 import net from 'node:net';
-import { startStack, chatBody, knownBug, parseResponses, rawExchange, rawHttp, sleep, waitFor, MODEL } from './harness.mjs';
+import { startStack, chatBody, parseResponses, rawExchange, rawHttp, sleep, waitFor, MODEL } from './harness.mjs';
 
 let stack;
 before(async () => { stack = await startStack({ vendors: 2 }); });
@@ -133,7 +133,7 @@ function bigBody() {
   return JSON.stringify(chatBody({ messages: [{ role: 'user', content: 'x'.repeat(100 * 1024) }] }));
 }
 
-test('body over client_max_body_size (64k) with Content-Length: 413 JSON', knownBug('BUG-2'), async () => {
+test('body over client_max_body_size (64k) with Content-Length: 413 JSON', async () => {
   const r = await stack.chat(bigBody(), { headers: { 'Content-Type': 'application/json' } });
   assertOpenAIError(r, 413, { type: 'invalid_request_error' });
   await noVendorCalled();
@@ -145,7 +145,7 @@ test('chunked body over client_max_body_size (64k), sent in one piece: 413 JSON'
   await noVendorCalled();
 });
 
-test('chunked body that crosses client_max_body_size after the headers: 413 JSON', knownBug('BUG-2'), async () => {
+test('chunked body that crosses client_max_body_size after the headers: 413 JSON', async () => {
   // The body arrives in pieces after the request head (as with Expect: 100-continue or a slow
   // uploader), so the limit is hit while nginx reads the body asynchronously.
   const sock = net.connect(stack.gatewayPort, '127.0.0.1');
@@ -211,10 +211,10 @@ test('/v1/models lists the models of the key', async () => {
 // Each error answer must leave the keep-alive connection usable: exactly one response per request
 // (an unread request body must not be parsed as a second request), and the next request works.
 const KEEPALIVE_CASES = [
-  { name: 'no Authorization (401)', status: 401, bug: 'BUG-3', req: () => rawHttp('POST', '/v1/chat/completions', { body: chatBody() }) },
+  { name: 'no Authorization (401)', status: 401, req: () => rawHttp('POST', '/v1/chat/completions', { body: chatBody() }) },
   { name: 'wrong key (401)', status: 401, req: () => rawHttp('POST', '/v1/chat/completions', { headers: { Authorization: 'Bearer lm-nope-nope-nope' }, body: chatBody() }) },
-  { name: 'unknown path with a body (404)', status: 404, bug: 'BUG-3', req: () => rawHttp('POST', '/v1/foo', { headers: auth(), body: chatBody() }) },
-  { name: 'PUT with a body (405)', status: 405, bug: 'BUG-3', req: () => rawHttp('PUT', '/v1/chat/completions', { headers: auth(), body: chatBody() }) },
+  { name: 'unknown path with a body (404)', status: 404, req: () => rawHttp('POST', '/v1/foo', { headers: auth(), body: chatBody() }) },
+  { name: 'PUT with a body (405)', status: 405, req: () => rawHttp('PUT', '/v1/chat/completions', { headers: auth(), body: chatBody() }) },
   { name: 'invalid JSON (400)', status: 400, req: () => rawHttp('POST', '/v1/chat/completions', { headers: auth(), body: '{"model":' }) },
   { name: 'unknown model (404)', status: 404, req: () => rawHttp('POST', '/v1/chat/completions', { headers: auth(), body: chatBody({ model: 'nope' }) }) },
   { name: 'GET /v1/models (200)', status: 200, req: () => rawHttp('GET', '/v1/models', { headers: auth() }) },
@@ -223,7 +223,7 @@ const KEEPALIVE_CASES = [
 function auth() { return { Authorization: `Bearer ${stack.key}` }; }
 
 for (const c of KEEPALIVE_CASES) {
-  test(`keep-alive: after ${c.name} the same connection serves the next request`, c.bug ? knownBug(c.bug) : {}, async () => {
+  test(`keep-alive: after ${c.name} the same connection serves the next request`, async () => {
     const good = rawHttp('POST', '/v1/chat/completions', { headers: auth(), body: chatBody() });
     const x = await rawExchange(stack.gatewayPort, [c.req(), good]);
     const statuses = x.responses.map((r) => r.status);

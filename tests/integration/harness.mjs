@@ -35,13 +35,6 @@ const BAD_LOG_LINE = /\[(alert|crit|emerg)\]|exited on signal/;
 
 export { sleep };
 
-// Options for a test that reproduces a known module bug (see README.md, "Known bugs"). By default
-// it runs and fails like any test; with LINGMO_KNOWN_BUGS_AS_TODO=1 it runs as a `todo` test:
-// reported ("# TODO"), but its failure does not fail the run.
-export function knownBug(id) {
-  return process.env.LINGMO_KNOWN_BUGS_AS_TODO === '1' ? { todo: `known bug ${id}` } : {};
-}
-
 // ---------------------------------------------------------------------------------------------
 // Small utilities
 // ---------------------------------------------------------------------------------------------

@@ -5,7 +5,7 @@ import { test, before, after, beforeEach, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import { startStack, chatBody, contentOf, knownBug, readStream, waitFor, sleep } from './harness.mjs';
+import { startStack, chatBody, contentOf, readStream, waitFor, sleep } from './harness.mjs';
 
 let stack;
 before(async () => {
@@ -74,7 +74,7 @@ test('workers started while Redis is down answer 503 config_unavailable, then re
   await stack.waitConfigLoaded({ timeout: 4000 });
 });
 
-test('Redis coming back empty (data lost) does not wipe the serving configuration', knownBug('BUG-5'), async () => {
+test('Redis coming back empty (data lost) does not wipe the serving configuration', async () => {
   // The last snapshot keeps serving while Redis is away; a Redis that returns with no
   // lingmo:config:version at all (restart without persistence, failover to an empty replica) has
   // lost the configuration: it is not an operator's change, and must not lock every client out.
