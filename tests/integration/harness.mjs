@@ -90,6 +90,16 @@ export async function freePort() {
   });
 }
 
+// Environment for nginx processes. With LINGMO_NGINX_PRELOAD (tests/sanitize.sh sets it to the
+// ASan/UBSan runtimes) a sanitizer build of the module can run inside the stock nginx binary;
+// reports go to <dir>/asan.<pid>, which stop() treats as a failure.
+export function nginxEnv(dir) {
+  const preload = process.env.LINGMO_NGINX_PRELOAD;
+  if (!preload) return process.env;
+  return { ...process.env, LD_PRELOAD: preload,
+    ASAN_OPTIONS: `detect_leaks=0:log_path=${dir}/asan`, UBSAN_OPTIONS: `print_stacktrace=1:log_path=${dir}/asan` };
+}
+
 export function run(cmd, args, { input, timeout = 20000, env } = {}) {
   return new Promise((resolve) => {
     const child = execFile(cmd, args, { timeout, env: env ?? process.env, maxBuffer: 16 << 20 },
@@ -603,11 +613,12 @@ export class Stack {
     // nginx.
     this.confFile = path.join(this.dir, 'nginx.conf');
     await fsp.writeFile(this.confFile, nginxConfText(this, this.conf));
-    const t = await run(NGINX_BIN, ['-t', '-q', '-c', this.confFile, '-p', this.dir + '/', '-e', path.join(this.dir, 'startup.log')]);
+    const t = await run(NGINX_BIN, ['-t', '-q', '-c', this.confFile, '-p', this.dir + '/', '-e', path.join(this.dir, 'startup.log')],
+      { env: nginxEnv(this.dir) });
     if (t.code !== 0) throw new Error(`nginx -t failed (${t.code}):\n${t.stderr}${t.stdout}`);
     const errFd = fs.openSync(path.join(this.dir, 'nginx.stderr'), 'w');
     this.nginx = track(spawn(NGINX_BIN, ['-c', this.confFile, '-p', this.dir + '/', '-e', path.join(this.dir, 'startup.log')],
-      { stdio: ['ignore', errFd, errFd] }));
+      { stdio: ['ignore', errFd, errFd], env: nginxEnv(this.dir) }));
     this.nginx.lingmoNginx = true;
     fs.closeSync(errFd);
     const ng = this.nginx;
@@ -644,6 +655,9 @@ export class Stack {
     if (this.redisChild && this.redisChild.exitCode === null) {
       this.redisChild.kill('SIGTERM');
       if (!(await waitExit(this.redisChild, 5000))) this.redisChild.kill('SIGKILL');
+    }
+    for (const f of fs.readdirSync(this.dir).filter((n) => n.startsWith('asan.'))) {
+      this.problems.push(`sanitizer report ${f}:\n${fs.readFileSync(path.join(this.dir, f), 'utf8').slice(0, 4000)}`);
     }
     const bad = this.errorLog().split('\n').filter((l) => BAD_LOG_LINE.test(l));
     if (bad.length) this.problems.push(`error log has ${bad.length} bad line(s):\n  ${bad.slice(0, 20).join('\n  ')}`);
@@ -686,7 +700,7 @@ http {
 ${httpBody}
 }
 `);
-    const r = await run(NGINX_BIN, ['-t', '-c', conf, '-p', dir + '/', '-e', path.join(dir, 'startup.log')]);
+    const r = await run(NGINX_BIN, ['-t', '-c', conf, '-p', dir + '/', '-e', path.join(dir, 'startup.log')], { env: nginxEnv(dir) });
     return { code: r.code, stderr: r.stderr + r.stdout, dir };
   } finally {
     await fsp.rm(dir, { recursive: true, force: true });
