@@ -4,8 +4,9 @@
 #   fuzz smoke (libFuzzer + ASan/UBSan over the request parser and stream relay, 20 s)
 #   integration (real nginx + module, real redis-server, fake vendors)
 #   e2e (the official `openai` npm SDK as the client)
+#   sanitizers (unit + integration again, module built with ASan + UBSan, tests/sanitize.sh)
 #   quickstart smoke (the README's first command)
-# Set LINGMO_SKIP_FUZZ=1 to skip the fuzz build.
+# LINGMO_SKIP_FUZZ=1 / LINGMO_SKIP_SANITIZE=1 skip those two (slow) steps.
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 cd "$ROOT"
@@ -35,6 +36,11 @@ bash tests/integration/run.sh
 
 step "end-to-end tests (official openai SDK)"
 bash tests/e2e/run.sh
+
+if [ "${LINGMO_SKIP_SANITIZE:-0}" != 1 ]; then
+  step "sanitizers: unit + integration suites against an ASan+UBSan build of the module"
+  bash tests/sanitize.sh
+fi
 
 step "quickstart smoke test"
 bash tests/smoke_quickstart.sh

@@ -83,7 +83,11 @@ async function pausedThenResumed(pauseMs) {
   assert.ok(s.blocked > 0 && s.waitingDrain, 'vendor res.write() returned false and it is waiting for drain');
   assert.ok(s.written < s.total / 2, `vendor handed over ${s.written} of ${s.total} bytes`);
   assert.ok(w2 - w1 < 512 * 1024, `vendor kept sending while the client was paused (${w1} -> ${w2})`);
-  assert.ok(rssPaused - rss0 < 24 * 1024, `worker RSS grew by ${rssPaused - rss0} KiB while the client was paused`);
+  // Under the sanitizer run (tests/sanitize.sh) ASan's quarantine keeps freed buffers resident,
+  // so RSS says nothing there; the vendor-side back-pressure assertions above still apply.
+  if (!process.env.LINGMO_NGINX_PRELOAD) {
+    assert.ok(rssPaused - rss0 < 24 * 1024, `worker RSS grew by ${rssPaused - rss0} KiB while the client was paused`);
+  }
   req.resume();
   const raw = await req.done;
   return { raw, written: s.written };
