@@ -140,7 +140,7 @@ class GatewayRequest final : public SnapshotWaiter {
   void next_attempt();
   void pump();
   void finish_attempt();
-  void fail_attempt(AttemptRecord rec);
+  void fail_attempt(AttemptRecord rec, const failover::Classification* cls = nullptr);
   void fail_all();
   void done(ngx_int_t rc);  // finalizes the request; `this` may be gone afterwards
   void respond(const ApiError& e) { done(send_error(r_, e, trail_headers(false))); }
@@ -151,6 +151,7 @@ class GatewayRequest final : public SnapshotWaiter {
   void arm_timer(ngx_msec_t ms) { ngx_add_timer(&timer_, ms); }
   AttemptRecord record_for_current() const;
   std::vector<std::pair<std::string, std::string>> trail_headers(bool ok) const;
+  std::string skipped_header() const;  // "p1=parked:quota;p2=circuit_open": why others were passed over
   void log_outcome(const char* outcome) const;
 
   ngx_http_request_t* r_;
@@ -206,6 +207,7 @@ GatewayRequest::~GatewayRequest() {
   if (waiting_ && Worker::instance()) Worker::instance()->cancel_wait(this);
   if (timer_.timer_set) ngx_del_timer(&timer_);
   unpost(&wake_);
+  if (call_ && cand_ && Worker::instance()) Worker::instance()->abandon(cand_->provider->cfg.id);
   call_.reset();  // a client that went away cancels the vendor call here
 }
 
@@ -327,7 +329,7 @@ void GatewayRequest::run() {
   }
   body_in_.clear();
   body_in_.shrink_to_fit();
-  route_ = routing::route(*snap_, req_.model, *key, now_ms());
+  route_ = routing::route(*snap_, req_.model, *key, now_ms(), &Worker::instance()->overlay());
   if (!route_.model_allowed || !route_.model_known) {
     respond(ApiError{404, "invalid_request_error", "model_not_found",
                      "The model `" + req_.model + "` does not exist or you do not have access to it.", "model"});
@@ -356,6 +358,11 @@ void GatewayRequest::next_attempt() {
       return;
     }
     cand_ = &route_.candidates[next_++];
+    const std::string& pid = cand_->provider->cfg.id;
+    if (!Worker::instance()->admit(pid, now_ms())) {
+      route_.skipped.push_back({pid, "circuit open after repeated failures", "circuit_open"});
+      continue;
+    }
     first_byte_seen_ = false;
     framer_ = sse::Framer();
     held_.clear();
@@ -371,7 +378,8 @@ void GatewayRequest::next_attempt() {
       return;
     }
     call_.reset();
-    AttemptRecord rec{cand_->provider->cfg.id, cand_->upstream_model, Failure::kConnect, 0, error};
+    Worker::instance()->abandon(pid);
+    AttemptRecord rec{pid, cand_->upstream_model, Failure::kConnect, 0, error};
     tried_.push_back(rec);
   }
 }
@@ -498,14 +506,19 @@ void GatewayRequest::finish_attempt() {
         break;
     }
   } else {
-    rec.failure = failover::classify_http(status, resp_);
-    rec.detail = vendor_error_message(resp_);
+    failover::Classification cls = failover::SignatureTable::builtin().classify(
+        status < 400 ? 502 : status, resp_, c.hint_headers, cand_->provider->cfg.vendor, now_ms());
+    rec.failure = status < 400 ? Failure::kMalformed : failover::from_class(cls.cls);
+    rec.detail = cls.message.empty() ? cls.note : cls.message;
+    rec.status = status;
+    return fail_attempt(std::move(rec), &cls);
   }
   rec.status = status;
   if (rec.failure != Failure::kNone) return fail_attempt(std::move(rec));
 
   usage::Counters u{1, usage.prompt_tokens, usage.completion_tokens, usage.total_tokens, 0};
   Worker::instance()->record_usage(rec.provider_id, u);
+  Worker::instance()->report(*cand_->provider, Failure::kNone, nullptr, c.hint_headers, now_ms());
   tried_.push_back(std::move(rec));
   if (timer_.timer_set) ngx_del_timer(&timer_);
   call_.reset();
@@ -522,7 +535,7 @@ void GatewayRequest::finish_attempt() {
   done(send_whole(r_, NGX_HTTP_OK, body, headers));
 }
 
-void GatewayRequest::fail_attempt(AttemptRecord rec) {
+void GatewayRequest::fail_attempt(AttemptRecord rec, const failover::Classification* cls) {
   usage::Counters u{1, 0, 0, 0, 1};
   if (relay_ && relay_->usage().present) {
     u.prompt_tokens = relay_->usage().prompt_tokens;
@@ -530,6 +543,8 @@ void GatewayRequest::fail_attempt(AttemptRecord rec) {
     u.total_tokens = relay_->usage().total_tokens;
   }
   Worker::instance()->record_usage(rec.provider_id, u);
+  Worker::instance()->report(*cand_->provider, rec.failure, cls, call_ ? call_->hint_headers : std::map<std::string, std::string>{},
+                             now_ms());
   if (timer_.timer_set) ngx_del_timer(&timer_);
   call_.reset();
   ngx_log_error(NGX_LOG_WARN, r_->connection->log, 0, "lingmo: attempt failed: %s", failover::describe(rec).c_str());
@@ -584,8 +599,15 @@ void GatewayRequest::on_timer(ngx_event_t* ev) {
   ngx_http_run_posted_requests(c);
 }
 
+std::string GatewayRequest::skipped_header() const {
+  std::string s;
+  for (const auto& k : route_.skipped) s += (s.empty() ? "" : ";") + k.provider_id + "=" + k.code;
+  return s;
+}
+
 std::vector<std::pair<std::string, std::string>> GatewayRequest::trail_headers(bool ok) const {
   std::vector<std::pair<std::string, std::string>> h;
+  if (!route_.skipped.empty()) h.emplace_back("X-LingMo-Skipped", skipped_header());
   if (tried_.empty()) return h;
   if (ok) h.emplace_back("X-LingMo-Provider", tried_.back().provider_id);
   h.emplace_back("X-LingMo-Attempts", failover::attempts_header(tried_, ok));
@@ -602,7 +624,8 @@ bool GatewayRequest::commit_stream() {
   trail.push_back(current);
   bool ok = add_header(r_, "Cache-Control", "no-cache") && add_header(r_, "X-Accel-Buffering", "no") &&
             add_header(r_, "X-LingMo-Provider", current.provider_id) &&
-            add_header(r_, "X-LingMo-Attempts", failover::attempts_header(trail, true));
+            add_header(r_, "X-LingMo-Attempts", failover::attempts_header(trail, true)) &&
+            (route_.skipped.empty() || add_header(r_, "X-LingMo-Skipped", skipped_header()));
   ngx_int_t rc = ok ? ngx_http_send_header(r_) : NGX_ERROR;
   if (rc == NGX_ERROR || rc > NGX_OK) {
     done(rc);
@@ -678,7 +701,7 @@ void GatewayRequest::on_client_write(ngx_http_request_t* r) {
 
 void GatewayRequest::log_outcome(const char* outcome) const {
   std::string skipped;
-  for (const auto& s : route_.skipped) skipped += (skipped.empty() ? "" : ",") + s.provider_id + "(" + s.reason + ")";
+  for (const auto& s : route_.skipped) skipped += (skipped.empty() ? "" : "; ") + s.provider_id + " (" + s.reason + ")";
   ngx_log_error(NGX_LOG_INFO, r_->connection->log, 0, "lingmo: %s model=%s attempts=%s skipped=%s", outcome,
                 req_.model.c_str(), failover::attempts_header(tried_, std::string(outcome) == "ok").c_str(),
                 skipped.empty() ? "-" : skipped.c_str());

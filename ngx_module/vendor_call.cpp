@@ -1,5 +1,7 @@
 #include "vendor_call.h"
 
+#include <cctype>
+
 #include "bridge.h"
 
 namespace lingmo::ngx {
@@ -92,8 +94,22 @@ size_t VendorCall::on_body(char* data, size_t size, size_t n, void* p) {
   return len;
 }
 
-size_t VendorCall::on_header(char*, size_t size, size_t n, void* p) {
+size_t VendorCall::on_header(char* data, size_t size, size_t n, void* p) {
   auto* self = static_cast<VendorCall*>(p);
+  std::string_view line(data, size * n);
+  if (line.rfind("HTTP/", 0) == 0) self->hint_headers.clear();  // a new response (after 1xx)
+  size_t colon = line.find(':');
+  if (colon != std::string_view::npos && colon < 64) {
+    std::string name(line.substr(0, colon));
+    for (char& ch : name) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+    if (name == "retry-after" || name == "retry-after-ms" || name.rfind("x-ratelimit-", 0) == 0 ||
+        name.rfind("anthropic-ratelimit-", 0) == 0) {
+      std::string_view v = line.substr(colon + 1);
+      while (!v.empty() && (v.front() == ' ' || v.front() == '\t')) v.remove_prefix(1);
+      while (!v.empty() && (v.back() == '\r' || v.back() == '\n' || v.back() == ' ')) v.remove_suffix(1);
+      if (self->hint_headers.size() < 32) self->hint_headers[name] = std::string(v.substr(0, 128));
+    }
+  }
   if (!self->first_byte) {
     self->first_byte = true;
     self->notify();

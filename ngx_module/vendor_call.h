@@ -8,6 +8,7 @@
 #pragma once
 #include <curl/curl.h>
 
+#include <map>
 #include <string>
 
 #include "config/model.h"
@@ -45,6 +46,8 @@ class VendorCall final : public Transfer {
   CURLcode result = CURLE_OK;
   long status() const;
   std::string error_text() const;  // curl's detailed message for a failed transfer
+  // Response headers that carry retry and rate-limit hints (names lower-cased).
+  std::map<std::string, std::string> hint_headers;
   void resume();                   // unpause after the owner drained the inbox
 
  private:

@@ -2,9 +2,11 @@
 
 #include <algorithm>
 #include <array>
+#include <cstring>
 
 #include "config/schema.h"
 #include "crypto/crypto.h"
+#include "failover/penalty.h"
 
 namespace lingmo::ngx {
 
@@ -71,7 +73,8 @@ Worker::Worker(ngx_cycle_t* cycle, ngx_http_lingmo_main_conf_t* mcf, RedisEndpoi
     flush_usage();
   });
   sub_.set_on_up([this] {
-    sub_.subscribe(schema::kEventsChannel, [this](const std::string&) {
+    sub_.subscribe(schema::kEventsChannel, [this](const std::string& msg) {
+      if (msg.rfind(schema::kClearPrefix, 0) == 0) forget(msg.substr(std::strlen(schema::kClearPrefix)));
       if (refreshing_) refresh_again_ = true; else refresh();
     });
   });
@@ -156,6 +159,9 @@ void Worker::load_config(long long version) {
 
 void Worker::install(std::shared_ptr<const config::ConfigSet> cfg, const config::RawHash& states) {
   snapshot_ = std::make_shared<const config::Snapshot>(std::move(cfg), config::Snapshot::parse_states(states));
+  // Redis is the truth again for what it acknowledged (an admin's `state clear` included).
+  for (const auto& id : overlay_confirmed_) overlay_.erase(id);
+  overlay_confirmed_.clear();
   std::vector<SnapshotWaiter*> ready;
   ready.swap(waiters_);
   for (SnapshotWaiter* w : ready) w->on_snapshot_ready();
@@ -193,6 +199,67 @@ void Worker::flush_usage() {
                                                r->type == REDIS_REPLY_ERROR ? r->str : "unexpected reply");
                                }
                              });
+}
+
+void Worker::forget(const std::string& provider_id) {
+  if (provider_id == "*") {
+    circuits_.clear();
+    overlay_.clear();
+    overlay_confirmed_.clear();
+    return;
+  }
+  circuits_.erase(provider_id);
+  overlay_.erase(provider_id);
+  overlay_confirmed_.erase(provider_id);
+}
+
+bool Worker::admit(const std::string& provider_id, int64_t now_ms) { return circuits_[provider_id].admit(now_ms); }
+
+void Worker::abandon(const std::string& provider_id) {
+  if (auto it = circuits_.find(provider_id); it != circuits_.end()) it->second.on_abandon();
+}
+
+void Worker::report(const config::RuntimeProvider& p, failover::Failure f, const failover::Classification* c,
+                    const std::map<std::string, std::string>& headers, int64_t now_ms) {
+  using failover::Failure;
+  failover::Circuit& breaker = circuits_[p.cfg.id];
+  switch (f) {
+    case Failure::kServer:
+    case Failure::kConnect:
+    case Failure::kFirstByteTimeout:
+    case Failure::kIdleTimeout:
+    case Failure::kMalformed:
+    case Failure::kInterrupted:
+      breaker.on_failure(now_ms);
+      if (breaker.open())
+        ngx_log_error(NGX_LOG_WARN, log_, 0, "lingmo: circuit open for provider %s (retry at %L)", p.cfg.id.c_str(),
+                      static_cast<long long>(breaker.open_until_ms()));
+      break;
+    default:
+      breaker.on_success();  // the vendor answered: it is reachable, whatever it said
+  }
+  std::optional<config::ProviderState> st;
+  if (c) st = failover::penalty(f, *c, p.fingerprint, now_ms);
+  if (!st) st = failover::from_rate_headers(headers, now_ms);
+  if (st) set_state(p.cfg.id, *st);
+}
+
+void Worker::set_state(const std::string& provider_id, const config::ProviderState& st) {
+  if (auto it = overlay_.find(provider_id); it != overlay_.end() && it->second.unusable_until_ms > st.unusable_until_ms)
+    return;  // already parked for longer
+  overlay_[provider_id] = st;
+  overlay_confirmed_.erase(provider_id);
+  ngx_log_error(NGX_LOG_WARN, log_, 0, "lingmo: provider %s parked (%s) for %L ms: %s", provider_id.c_str(), st.kind.c_str(),
+                static_cast<long long>(st.unusable_until_ms - static_cast<int64_t>(ngx_time()) * 1000), st.reason.c_str());
+  std::string id = provider_id;
+  cmd_.command({"EVAL", schema::kSetStateScript, "1", schema::kProviderState, id, schema::to_json(st),
+                std::to_string(st.unusable_until_ms)},
+               [this, id](redisReply* r) {
+                 if (r && r->type == REDIS_REPLY_INTEGER) {
+                   overlay_confirmed_.insert(id);
+                   cmd_.command({"PUBLISH", schema::kEventsChannel, "state"}, nullptr);
+                 }
+               });
 }
 
 }  // namespace lingmo::ngx

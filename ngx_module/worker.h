@@ -7,11 +7,16 @@
 // worker reads lingmo:config:version; providers and keys are re-read only when it changed, the
 // small provider-state hash every time. If Redis is away, the last snapshot keeps serving.
 #pragma once
+#include <map>
 #include <memory>
+#include <set>
 #include <string>
 #include <vector>
 
 #include "config/snapshot.h"
+#include "failover/circuit.h"
+#include "failover/outcome.h"
+#include "routing/router.h"
 #include "conf.h"
 #include "curl_driver.h"
 #include "redis_link.h"
@@ -44,6 +49,16 @@ class Worker {
   // Adds one attempt's usage; sent to Redis asynchronously and batched.
   void record_usage(const std::string& provider_id, const usage::Counters& c);
 
+  // Provider standing. admit(): the circuit breaker's yes/no before an attempt. report(): what an
+  // attempt's outcome means for the provider (park it, cool it down, count toward the breaker);
+  // `c` is the classification of a vendor error answer, null for transport failures and success.
+  const routing::StateOverlay& overlay() const { return overlay_; }
+  bool admit(const std::string& provider_id, int64_t now_ms);
+  void report(const config::RuntimeProvider& p, failover::Failure f, const failover::Classification* c,
+              const std::map<std::string, std::string>& headers, int64_t now_ms);
+  void abandon(const std::string& provider_id);
+  void forget(const std::string& provider_id);  // "clear:<id>" from an operator; "*" = all
+
  private:
   Worker(ngx_cycle_t* cycle, ngx_http_lingmo_main_conf_t* mcf, RedisEndpoint ep);
   ~Worker();
@@ -53,6 +68,7 @@ class Worker {
   void install(std::shared_ptr<const config::ConfigSet> cfg, const config::RawHash& states);
   void flush_usage();
   void schedule_flush();
+  void set_state(const std::string& provider_id, const config::ProviderState& st);
   static void on_flush_timer(ngx_event_t* ev);
 
   static Worker* current_;
@@ -62,6 +78,9 @@ class Worker {
   std::shared_ptr<const config::Snapshot> snapshot_;
   std::vector<SnapshotWaiter*> waiters_;
   usage::Ledger ledger_;
+  routing::StateOverlay overlay_;            // states reported here, until Redis has them
+  std::set<std::string> overlay_confirmed_;  // ... whose Redis write was acknowledged
+  failover::CircuitBook circuits_;
   std::string batch_prefix_;
   uint64_t batch_seq_ = 0;
   bool flush_sent_ = false;

@@ -231,18 +231,22 @@ int main(int argc, char** argv) {
   park->add_option("--reason", reason, "why (shown in logs and errors)");
   park->callback([&] {
     auto r = open_redis(g);
-    config::ProviderState s{now_ms() + int64_t(seconds) * 1000, reason};
+    config::ProviderState s{now_ms() + int64_t(seconds) * 1000, reason, "admin", ""};
     must(r->run({"HSET", schema::kProviderState, pid, schema::to_json(s)}), "HSET");
     must(r->run({"PUBLISH", schema::kEventsChannel, "state"}), "PUBLISH");
     std::cout << "provider " << pid << " parked for " << seconds << "s\n";
   });
-  auto* clear = state->add_subcommand("clear", "make a parked provider usable again");
+  auto* clear = state->add_subcommand("clear", "make a provider usable again now: drops its park and resets "
+                                                 "every worker's circuit breaker for it ('*' = all providers)");
   clear->add_option("id", pid)->required();
   clear->callback([&] {
     auto r = open_redis(g);
-    must(r->run({"HDEL", schema::kProviderState, pid}), "HDEL");
-    must(r->run({"PUBLISH", schema::kEventsChannel, "state"}), "PUBLISH");
-    std::cout << "provider " << pid << " cleared\n";
+    if (pid == "*")
+      must(r->run({"DEL", schema::kProviderState}), "DEL");
+    else
+      must(r->run({"HDEL", schema::kProviderState, pid}), "HDEL");
+    must(r->run({"PUBLISH", schema::kEventsChannel, std::string(schema::kClearPrefix) + pid}), "PUBLISH");
+    std::cout << (pid == "*" ? std::string("all providers") : "provider " + pid) << " cleared\n";
   });
 
   // usage

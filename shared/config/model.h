@@ -41,7 +41,9 @@ struct GatewayKey {
 // parked until a time, e.g. after the vendor said its quota is exhausted.
 struct ProviderState {
   int64_t unusable_until_ms = 0;  // epoch milliseconds; 0 = usable
-  std::string reason;
+  std::string reason;             // human words: the vendor's message, "parked by admin", ...
+  std::string kind;               // quota | rate_limited | auth | admin | ratelimit_headers
+  std::string fingerprint;        // set: the state only holds while the provider's config is unchanged
 };
 
 }  // namespace lingmo::config

@@ -29,6 +29,15 @@ Result<rapidjson::Document> parse_object(std::string_view json, const char* what
 
 }  // namespace
 
+const char* const kSetStateScript =
+    "local cur = redis.call('HGET', KEYS[1], ARGV[1])\n"
+    "if cur then\n"
+    "  local ok, st = pcall(cjson.decode, cur)\n"
+    "  if ok and type(st) == 'table' and tonumber(st.unusable_until_ms or 0) > tonumber(ARGV[3]) then return 0 end\n"
+    "end\n"
+    "redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])\n"
+    "return 1\n";
+
 std::string usage_key(std::string_view provider_id, std::string_view day) {
   return "lingmo:usage:" + std::string(provider_id) + ":" + std::string(day);
 }
@@ -157,6 +166,8 @@ std::string to_json(const config::ProviderState& s) {
   w.Key("unusable_until_ms");
   w.Int64(s.unusable_until_ms);
   kv(w, "reason", s.reason);
+  kv(w, "kind", s.kind);
+  kv(w, "fingerprint", s.fingerprint);
   w.EndObject();
   return sb.GetString();
 }
@@ -167,6 +178,8 @@ Result<config::ProviderState> state_from_json(std::string_view json) {
   config::ProviderState s;
   s.unusable_until_ms = json::get_int(doc.value(), "unusable_until_ms", 0);
   s.reason = json::get_string(doc.value(), "reason");
+  s.kind = json::get_string(doc.value(), "kind");
+  s.fingerprint = json::get_string(doc.value(), "fingerprint");
   return s;
 }
 

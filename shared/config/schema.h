@@ -22,6 +22,14 @@ inline constexpr const char* kGatewayKeys = "lingmo:gateway_keys";
 inline constexpr const char* kProviderState = "lingmo:provider_state";
 inline constexpr const char* kConfigVersion = "lingmo:config:version";
 inline constexpr const char* kEventsChannel = "lingmo:events";
+// A lingmo:events message "clear:<id>" (or "clear:*") also resets the workers' in-memory standing
+// of that provider (circuit breaker, not-yet-confirmed parks) — the operator's "it is fixed now".
+inline constexpr const char* kClearPrefix = "clear:";
+
+// KEYS[1] = lingmo:provider_state, ARGV = provider id, state JSON, its unusable_until_ms.
+// Writes the state unless a park that lasts longer is already recorded (several workers and nodes
+// may report the same provider at once: the longest park wins). Returns 1 if written.
+extern const char* const kSetStateScript;
 
 std::string usage_key(std::string_view provider_id, std::string_view day);
 std::string usage_batch_key(std::string_view batch_id);

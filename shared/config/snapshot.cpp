@@ -18,6 +18,7 @@ std::shared_ptr<const ConfigSet> Snapshot::build_config(int64_t version, const R
     }
     RuntimeProvider rp;
     rp.cfg = std::move(p.value());
+    rp.fingerprint = crypto::sha256_hex(json).substr(0, 16);
     if (!rp.cfg.api_key_sealed.empty()) {
       if (!secret) {
         rp.load_error = "no secret key configured to decrypt its API key";

@@ -22,6 +22,7 @@ struct RuntimeProvider {
   Provider cfg;
   std::string api_key;     // decrypted; never logged
   std::string load_error;  // non-empty: the provider cannot be used (e.g. key does not decrypt)
+  std::string fingerprint; // SHA-256 prefix of the stored provider JSON: changes whenever it is edited
 };
 
 // Providers and keys: changes only when lingmo:config:version changes.

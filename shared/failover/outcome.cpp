@@ -25,22 +25,21 @@ const char* failure_name(Failure f) {
 
 bool should_failover(Failure f) { return f != Failure::kNone && f != Failure::kClientError; }
 
-Failure classify_http(long status, std::string_view body) {
-  if (status == 402) return Failure::kQuotaExhausted;
-  if (status == 401 || status == 403) return Failure::kAuth;
-  if (status == 429) {
-    rapidjson::Document d;
-    d.Parse(body.data(), body.size());
-    if (!d.HasParseError() && d.IsObject() && d.HasMember("error")) {
-      const auto& e = d["error"];
-      std::string type = json::get_string(e, "type"), code = json::get_string(e, "code");
-      if (type == "insufficient_quota" || code == "insufficient_quota") return Failure::kQuotaExhausted;
-    }
-    return Failure::kRateLimited;
+Failure from_class(ErrorClass c) {
+  switch (c) {
+    case ErrorClass::kAuth: return Failure::kAuth;
+    case ErrorClass::kQuota: return Failure::kQuotaExhausted;
+    case ErrorClass::kRateLimited: return Failure::kRateLimited;
+    case ErrorClass::kOverloaded: return Failure::kServer;
+    case ErrorClass::kNotFound: return Failure::kServer;  // this vendor lacks the model: try the next
+    case ErrorClass::kClient: return Failure::kClientError;
   }
-  if (status == 404 || status == 408 || status >= 500) return Failure::kServer;
-  if (status >= 400) return Failure::kClientError;
-  return Failure::kMalformed;  // 1xx/3xx: nothing a chat client can use
+  return Failure::kServer;
+}
+
+Failure classify_http(long status, std::string_view body) {
+  if (status < 400) return Failure::kMalformed;  // 1xx/3xx: nothing a chat client can use
+  return from_class(SignatureTable::builtin().classify(status, body, {}, "", 0).cls);
 }
 
 std::string describe(const AttemptRecord& a) {

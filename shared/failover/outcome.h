@@ -5,6 +5,7 @@
 #include <string_view>
 #include <vector>
 
+#include "failover/signatures.h"
 #include "openai/errors.h"
 #include "routing/router.h"
 
@@ -29,8 +30,10 @@ const char* failure_name(Failure f);
 // Worth trying the next candidate? (Only asked while nothing has reached the client.)
 bool should_failover(Failure f);
 
-// Classifies a completed HTTP exchange with a non-2xx status from its status and error body.
+// Classifies a completed HTTP exchange with a non-2xx status from its status and error body,
+// through the vendor error-signature table (failover/signatures.h).
 Failure classify_http(long status, std::string_view body);
+Failure from_class(ErrorClass c);
 
 struct AttemptRecord {
   std::string provider_id;

@@ -1,6 +1,7 @@
 #include "routing/router.h"
 
 #include <algorithm>
+#include <optional>
 #include <set>
 
 namespace lingmo::routing {
@@ -11,13 +12,22 @@ bool key_allows(const config::GatewayKey& key, std::string_view model) {
 
 namespace {
 
-// Why a provider cannot take traffic right now, or empty if it can.
-std::string unusable_reason(const config::Snapshot& snap, const config::RuntimeProvider& p, int64_t now_ms) {
-  if (!p.cfg.enabled) return "disabled";
-  if (!p.load_error.empty()) return p.load_error;
-  if (const auto* st = snap.state(p.cfg.id); st && st->unusable_until_ms > now_ms)
-    return "unusable until " + std::to_string(st->unusable_until_ms) + (st->reason.empty() ? "" : " (" + st->reason + ")");
-  return {};
+bool in_force(const config::ProviderState* st, const config::RuntimeProvider& p, int64_t now_ms) {
+  return st && st->unusable_until_ms > now_ms && (st->fingerprint.empty() || st->fingerprint == p.fingerprint);
+}
+
+// Why a provider cannot take traffic right now (words + code), or nullopt if it can.
+std::optional<Skip> unusable(const config::Snapshot& snap, const StateOverlay* overlay, const config::RuntimeProvider& p,
+                             int64_t now_ms) {
+  if (!p.cfg.enabled) return Skip{p.cfg.id, "disabled", "disabled"};
+  if (!p.load_error.empty()) return Skip{p.cfg.id, p.load_error, "key_error"};
+  if (const auto* st = effective_state(snap, overlay, p, now_ms)) {
+    std::string kind = st->kind.empty() ? "admin" : st->kind;
+    std::string words = "parked (" + kind + ") for " + std::to_string((st->unusable_until_ms - now_ms + 999) / 1000) + " s";
+    if (!st->reason.empty()) words += ": " + st->reason;
+    return Skip{p.cfg.id, words, "parked:" + kind};
+  }
+  return std::nullopt;
 }
 
 const config::ModelMapping* find_model(const config::Provider& p, std::string_view model) {
@@ -29,7 +39,20 @@ const config::ModelMapping* find_model(const config::Provider& p, std::string_vi
 
 }  // namespace
 
-Route route(const config::Snapshot& snap, std::string_view model, const config::GatewayKey& key, int64_t now_ms) {
+const config::ProviderState* effective_state(const config::Snapshot& snap, const StateOverlay* overlay,
+                                             const config::RuntimeProvider& p, int64_t now_ms) {
+  const config::ProviderState* a = snap.state(p.cfg.id);
+  const config::ProviderState* b = nullptr;
+  if (overlay)
+    if (auto it = overlay->find(p.cfg.id); it != overlay->end()) b = &it->second;
+  if (!in_force(a, p, now_ms)) a = nullptr;
+  if (!in_force(b, p, now_ms)) b = nullptr;
+  if (a && b) return a->unusable_until_ms >= b->unusable_until_ms ? a : b;
+  return a ? a : b;
+}
+
+Route route(const config::Snapshot& snap, std::string_view model, const config::GatewayKey& key, int64_t now_ms,
+            const StateOverlay* overlay) {
   Route r;
   if (!key_allows(key, model)) {
     r.model_allowed = false;
@@ -41,8 +64,8 @@ Route route(const config::Snapshot& snap, std::string_view model, const config::
     // With "auto" the key's allowlist still applies to the concrete model chosen.
     if (model == kAutoModel && !key.models.empty() && !key_allows(key, m->name)) continue;
     r.model_known = true;
-    if (std::string why = unusable_reason(snap, p, now_ms); !why.empty()) {
-      r.skipped.push_back({p.cfg.id, std::move(why)});
+    if (auto skip = unusable(snap, overlay, p, now_ms)) {
+      r.skipped.push_back(std::move(*skip));
       continue;
     }
     r.candidates.push_back({&p, m->upstream});

@@ -417,8 +417,16 @@ export class Stack {
     return v;
   }
 
+  // Fresh vendors and a fresh standing for every provider: parks, cooldowns and circuit breakers
+  // from the previous test are cleared (lingmo-admin state clear '*' reaches every worker).
   async resetVendors() {
     await Promise.all(this.vendors.map((v) => v.reset()));
+    await this.resetParks();
+  }
+
+  async resetParks() {
+    await this.admin('state', 'clear', '*');
+    await sleep(50);  // pub/sub delivery + the workers' state reload
   }
 
   // Runs lingmo-admin against this stack's Redis; throws on a non-zero exit.

@@ -67,7 +67,8 @@ test('a parked provider is skipped until cleared', async () => {
   await stack.vendor(3).mode('500');
   const r = await stack.chat(chatBody());
   assert.equal(r.status, 502, r.text);
-  assert.match(r.json.error.message, /v1 \(unusable until \d+ \(test-park\)\)/);
+  assert.match(r.json.error.message, /v1 \(parked \(admin\) for \d+ s: test-park\)/);
+  assert.equal(r.headers['x-lingmo-skipped'], 'v1=parked:admin');
   await stack.resetVendors();
   await switchesTo('v1', ['state', 'clear', 'v1']);
 });
@@ -85,8 +86,9 @@ test('every provider disabled or parked: 503 no_usable_provider with the reasons
     assert.equal(r.status, 503, r.text);
     assert.equal(r.json.error.code, 'no_usable_provider');
     assert.match(r.json.error.message, /v1 \(disabled\)/);
-    assert.match(r.json.error.message, /v2 \(unusable until \d+ \(quota-empty\)\)/);
-    assert.match(r.json.error.message, /v3 \(unusable until \d+\)/);
+    assert.match(r.json.error.message, /v2 \(parked \(admin\) for \d+ s: quota-empty\)/);
+    assert.match(r.json.error.message, /v3 \(parked \(admin\) for \d+ s\)/);
+    assert.equal(r.headers['x-lingmo-skipped'], 'v1=disabled;v2=parked:admin;v3=parked:admin');
     for (const i of [1, 2, 3]) assert.equal((await stack.vendor(i).stats()).requests, 0);
   } finally {
     await stack.admin('provider', 'enable', 'v1');

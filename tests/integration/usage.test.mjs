@@ -80,6 +80,8 @@ test('failed attempts are counted as requests and failures of the failing provid
   await stack.vendor(1).mode({ mode: '429', times: 2 });
   const r = await stack.chat(chatBody());
   assert.equal(r.headers['x-lingmo-attempts'], 'v1=429;v2=ok');
+  // The quota error parked v1; clear it so the next request tries it again.
+  await stack.resetParks();
   const s = await stack.chatStream(chatBody());
   assert.equal(s.headers['x-lingmo-attempts'], 'v1=429;v2=ok');
   await expectUsage('v1', plus(base1, { requests: 2, failures: 2 }));

@@ -37,7 +37,7 @@ TEST_CASE("classify_http maps vendor statuses and error bodies to failures", "[o
        Failure::kRateLimited},
       {429, "", Failure::kRateLimited},
       {429, "Too Many Requests", Failure::kRateLimited},
-      {429, R"({"error":"insufficient_quota"})", Failure::kRateLimited},
+      {429, R"({"error":"insufficient_quota"})", Failure::kQuotaExhausted},  // quota wording in the message
       {500, "", Failure::kServer},
       {502, "<html>Bad Gateway</html>", Failure::kServer},
       {503, "", Failure::kServer},
@@ -104,19 +104,18 @@ TEST_CASE("final_error picks the status from the kinds of failure", "[outcome]")
 TEST_CASE("final_error message lists every provider tried and skipped", "[outcome]") {
   std::vector<AttemptRecord> tried = {attempt("p1", Failure::kRateLimited, 429),
                                       attempt("p2", Failure::kConnect, 0, "connection refused")};
-  std::vector<Skip> skipped = {{"p3", "disabled"}, {"p4", "unusable until 99 (insufficient_quota)"}};
+  std::vector<Skip> skipped = {{"p3", "disabled", "disabled"}, {"p4", "parked (quota) for 9 s", "parked:quota"}};
 
   auto e = failover::final_error("gpt-4o", tried, skipped, false);
   CHECK(e.message ==
         "All providers failed for model \"gpt-4o\". Tried: p1 (p1-model): HTTP 429 rate_limited; "
-        "p2 (p2-model): connect - connection refused. Skipped: p3 (disabled); p4 (unusable until 99 "
-        "(insufficient_quota)).");
+        "p2 (p2-model): connect - connection refused. Skipped: p3 (disabled); p4 (parked (quota) for 9 s).");
   CHECK_THAT(failover::final_error("gpt-4o", tried, {}, true).message,
              Catch::EndsWith("connection refused. (maximum number of attempts reached)"));
 }
 
 TEST_CASE("final_error with no attempts is a 503 naming the skipped providers", "[outcome]") {
-  auto e = failover::final_error("gpt-4o", {}, {{"p1", "disabled"}, {"p2", "no secret key configured"}}, false);
+  auto e = failover::final_error("gpt-4o", {}, {{"p1", "disabled", "disabled"}, {"p2", "no secret key configured", "key_error"}}, false);
   CHECK(e.status == 503);
   CHECK(e.type == "service_unavailable");
   CHECK(e.code == "no_usable_provider");

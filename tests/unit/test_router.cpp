@@ -78,8 +78,8 @@ TEST_CASE("route skips disabled, parked and unloadable providers with reasons", 
   raw["beta"] = provider_json("beta", R"(["gpt-4o"])", R"("priority":2,"enabled":false)");
   raw["delta"] = provider_json("delta", R"(["gpt-4o"])", R"("priority":4,"api_key_sealed":"lmk1:00000000:AAAA")");
   std::map<std::string, ProviderState> states = {
-      {"alpha", {kNow + 60000, "insufficient_quota"}},
-      {"gamma", {kNow - 1, "rate limited earlier"}},  // parked in the past: usable again
+      {"alpha", {kNow + 60000, "insufficient_quota", "quota", ""}},
+      {"gamma", {kNow - 1, "rate limited earlier", "rate_limited", ""}},  // parked in the past: usable again
   };
   Snapshot snap = make_snapshot(raw, states);
   Route r = routing::route(snap, "gpt-4o", key_for(), kNow);
@@ -87,18 +87,21 @@ TEST_CASE("route skips disabled, parked and unloadable providers with reasons", 
   CHECK(r.model_known);
   CHECK(candidates(r) == Names{"gamma=g-4o"});
   REQUIRE(skipped_ids(r) == Names{"alpha", "beta", "delta"});
-  CHECK(r.skipped[0].reason == "unusable until " + std::to_string(kNow + 60000) + " (insufficient_quota)");
+  CHECK(r.skipped[0].reason == "parked (quota) for 60 s: insufficient_quota");
+  CHECK(r.skipped[0].code == "parked:quota");
   CHECK(r.skipped[1].reason == "disabled");
+  CHECK(r.skipped[1].code == "disabled");
   CHECK_THAT(r.skipped[2].reason, Catch::Contains("no secret key configured"));
+  CHECK(r.skipped[2].code == "key_error");
 }
 
 TEST_CASE("route: parked until unusable_until, usable from that instant", "[router]") {
-  Snapshot snap = make_snapshot(three_providers(), {{"alpha", {kNow + 1, ""}}});
+  Snapshot snap = make_snapshot(three_providers(), {{"alpha", {kNow + 1, "", "", ""}}});
   Route r = routing::route(snap, "shared", key_for(), kNow);
   CHECK(r.model_known);
   CHECK(r.candidates.empty());
   REQUIRE(r.skipped.size() == 1);
-  CHECK(r.skipped[0].reason == "unusable until " + std::to_string(kNow + 1));  // no reason -> no parentheses
+  CHECK(r.skipped[0].reason == "parked (admin) for 1 s");  // no kind -> admin, no reason -> no colon
 
   CHECK(candidates(routing::route(snap, "shared", key_for(), kNow + 1)) == Names{"alpha=shared"});
 }

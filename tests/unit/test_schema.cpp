@@ -167,11 +167,13 @@ TEST_CASE("gateway key defaults: id from the hash, enabled, all models", "[schem
 }
 
 TEST_CASE("provider state JSON round trip", "[schema]") {
-  ProviderState s{1700000000123, "insufficient_quota"};
+  ProviderState s{1700000000123, "insufficient_quota", "quota", "0123456789abcdef"};
   auto back = schema::state_from_json(schema::to_json(s));
   REQUIRE(back.ok());
   CHECK(back->unusable_until_ms == 1700000000123);
   CHECK(back->reason == "insufficient_quota");
+  CHECK(back->kind == "quota");
+  CHECK(back->fingerprint == "0123456789abcdef");
 
   auto empty = schema::state_from_json("{}");
   REQUIRE(empty.ok());
