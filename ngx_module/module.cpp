@@ -18,6 +18,7 @@ char* lingmo_gateway(ngx_conf_t* cf, ngx_command_t* cmd, void* conf) noexcept;
 char* lingmo_redis(ngx_conf_t* cf, ngx_command_t* cmd, void* conf) noexcept;
 char* lingmo_secret_key_file(ngx_conf_t* cf, ngx_command_t* cmd, void* conf) noexcept;
 char* lingmo_ca_bundle(ngx_conf_t* cf, ngx_command_t* cmd, void* conf) noexcept;
+char* lingmo_circuit_breaker(ngx_conf_t* cf, ngx_command_t* cmd, void* conf) noexcept;
 char* lingmo_positive_msec(ngx_conf_t* cf, void* post, void* data) noexcept;
 void* create_main_conf(ngx_conf_t* cf) noexcept;
 ngx_int_t postconfiguration(ngx_conf_t* cf) noexcept { return ngx_http_lingmo_init_error_filter(cf); }
@@ -40,6 +41,8 @@ ngx_command_t commands[] = {
      NGX_HTTP_MAIN_CONF_OFFSET, 0, nullptr},
     {ngx_string("lingmo_ca_bundle"), NGX_HTTP_MAIN_CONF | NGX_CONF_TAKE1, lingmo_ca_bundle, NGX_HTTP_MAIN_CONF_OFFSET,
      offsetof(ngx_http_lingmo_main_conf_t, ca_bundle), nullptr},
+    {ngx_string("lingmo_circuit_breaker"), NGX_HTTP_MAIN_CONF | NGX_CONF_TAKE2, lingmo_circuit_breaker,
+     NGX_HTTP_MAIN_CONF_OFFSET, 0, nullptr},
     {ngx_string("lingmo_tls_verify"), NGX_HTTP_MAIN_CONF | NGX_CONF_FLAG, ngx_conf_set_flag_slot, NGX_HTTP_MAIN_CONF_OFFSET,
      offsetof(ngx_http_lingmo_main_conf_t, tls_verify), nullptr},
     {ngx_string("lingmo_connect_timeout"), LOC_ANY | NGX_CONF_TAKE1, ngx_conf_set_msec_slot, NGX_HTTP_LOC_CONF_OFFSET,
@@ -202,6 +205,20 @@ char* lingmo_attempts_bounds(ngx_conf_t*, void*, void* data) noexcept {
   return NGX_CONF_OK;
 }
 
+// lingmo_circuit_breaker <consecutive failures> <cooldown>;   e.g. 3 30s
+char* lingmo_circuit_breaker(ngx_conf_t* cf, ngx_command_t*, void* conf) noexcept {
+  auto* mcf = static_cast<ngx_http_lingmo_main_conf_t*>(conf);
+  if (mcf->circuit_failures != NGX_CONF_UNSET_UINT) return const_cast<char*>("is duplicate");
+  auto* args = static_cast<ngx_str_t*>(cf->args->elts);
+  ngx_int_t n = ngx_atoi(args[1].data, args[1].len);
+  ngx_msec_t ms = ngx_parse_time(&args[2], 0);
+  if (n < 1 || n > 100) return const_cast<char*>("needs a failure count between 1 and 100");
+  if (ms == static_cast<ngx_msec_t>(NGX_ERROR) || ms == 0) return const_cast<char*>("needs a positive cooldown time");
+  mcf->circuit_failures = static_cast<ngx_uint_t>(n);
+  mcf->circuit_cooldown = ms;
+  return NGX_CONF_OK;
+}
+
 char* lingmo_positive_msec(ngx_conf_t*, void*, void* data) noexcept {
   if (*static_cast<ngx_msec_t*>(data) == 0) return const_cast<char*>("must be greater than zero");
   return NGX_CONF_OK;
@@ -212,12 +229,16 @@ void* create_main_conf(ngx_conf_t* cf) noexcept {
   if (!mcf) return nullptr;
   mcf->redis_port = 6379;
   mcf->tls_verify = NGX_CONF_UNSET;
+  mcf->circuit_failures = NGX_CONF_UNSET_UINT;
+  mcf->circuit_cooldown = NGX_CONF_UNSET_MSEC;
   return mcf;
 }
 
 char* init_main_conf(ngx_conf_t* cf, void* conf) noexcept {
   auto* mcf = static_cast<ngx_http_lingmo_main_conf_t*>(conf);
   ngx_conf_init_value(mcf->tls_verify, 1);
+  ngx_conf_init_uint_value(mcf->circuit_failures, 3);
+  ngx_conf_init_msec_value(mcf->circuit_cooldown, 30000);
   bool used = mcf->redis_set & 2, redis = mcf->redis_set & 1;
   if (used && !redis) {
     ngx_conf_log_error(NGX_LOG_EMERG, cf, 0, "\"lingmo_gateway on\" needs \"lingmo_redis\" in the http block");

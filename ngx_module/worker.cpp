@@ -213,7 +213,14 @@ void Worker::forget(const std::string& provider_id) {
   overlay_confirmed_.erase(provider_id);
 }
 
-bool Worker::admit(const std::string& provider_id, int64_t now_ms) { return circuits_[provider_id].admit(now_ms); }
+failover::Circuit& Worker::circuit(const std::string& provider_id) {
+  failover::CircuitPolicy policy;
+  policy.failures_to_open = static_cast<int>(mcf_->circuit_failures);
+  policy.cooldown_ms = static_cast<int64_t>(mcf_->circuit_cooldown);
+  return circuits_.try_emplace(provider_id, policy).first->second;
+}
+
+bool Worker::admit(const std::string& provider_id, int64_t now_ms) { return circuit(provider_id).admit(now_ms); }
 
 void Worker::abandon(const std::string& provider_id) {
   if (auto it = circuits_.find(provider_id); it != circuits_.end()) it->second.on_abandon();
@@ -222,7 +229,7 @@ void Worker::abandon(const std::string& provider_id) {
 void Worker::report(const config::RuntimeProvider& p, failover::Failure f, const failover::Classification* c,
                     const std::map<std::string, std::string>& headers, int64_t now_ms) {
   using failover::Failure;
-  failover::Circuit& breaker = circuits_[p.cfg.id];
+  failover::Circuit& breaker = circuit(p.cfg.id);
   switch (f) {
     case Failure::kServer:
     case Failure::kConnect:

@@ -69,6 +69,7 @@ class Worker {
   void flush_usage();
   void schedule_flush();
   void set_state(const std::string& provider_id, const config::ProviderState& st);
+  failover::Circuit& circuit(const std::string& provider_id);
   static void on_flush_timer(ngx_event_t* ev);
 
   static Worker* current_;

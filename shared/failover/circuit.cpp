@@ -23,20 +23,20 @@ bool Circuit::admit(int64_t now_ms) {
 void Circuit::on_success() {
   state_ = State::kClosed;
   failures_ = 0;
-  cooldown_ = kFirstCooldownMs;
+  cooldown_ = policy_.cooldown_ms;
   trial_in_flight_ = false;
 }
 
 void Circuit::on_failure(int64_t now_ms) {
   if (state_ == State::kHalfOpen) {  // the trial failed: open again, for longer
-    cooldown_ = std::min(cooldown_ * 2, kMaxCooldownMs);
+    cooldown_ = std::min(cooldown_ * 2, std::max(policy_.max_cooldown_ms, policy_.cooldown_ms));
     state_ = State::kOpen;
     open_until_ = now_ms + cooldown_;
     trial_in_flight_ = false;
     return;
   }
   if (state_ == State::kOpen) return;
-  if (++failures_ >= kFailuresToOpen) {
+  if (++failures_ >= policy_.failures_to_open) {
     state_ = State::kOpen;
     open_until_ = now_ms + cooldown_;
   }

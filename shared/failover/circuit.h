@@ -8,11 +8,15 @@
 
 namespace lingmo::failover {
 
+struct CircuitPolicy {
+  int failures_to_open = 3;        // consecutive failures that open the breaker
+  int64_t cooldown_ms = 30'000;    // first open period; doubles after each failed trial
+  int64_t max_cooldown_ms = 300'000;
+};
+
 class Circuit {
  public:
-  static constexpr int kFailuresToOpen = 3;
-  static constexpr int64_t kFirstCooldownMs = 30'000;
-  static constexpr int64_t kMaxCooldownMs = 300'000;
+  explicit Circuit(CircuitPolicy p = {}) : policy_(p), cooldown_(p.cooldown_ms) {}
 
   // May a request be sent now? In half-open state this admits exactly one trial.
   bool admit(int64_t now_ms);
@@ -25,9 +29,10 @@ class Circuit {
 
  private:
   enum class State { kClosed, kOpen, kHalfOpen };
+  CircuitPolicy policy_;
   State state_ = State::kClosed;
   int failures_ = 0;
-  int64_t cooldown_ = kFirstCooldownMs;
+  int64_t cooldown_;
   int64_t open_until_ = 0;
   bool trial_in_flight_ = false;
 };

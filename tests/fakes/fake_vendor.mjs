@@ -73,14 +73,14 @@ const NAME = OPTS.name;
 const MODES = new Set([
   'normal', '429', 'rate_limit', '500', '402', '401', '400', 'hang',
   'hang_after_headers', 'reset_mid_stream', 'malformed', 'slow_first_byte',
-  'keepalive_comments',
+  'keepalive_comments', 'custom',
 ]);
 
 const DEFAULT_CHUNKS = { reset_mid_stream: 2 };
 const DEFAULT_DELAY = { slow_first_byte: 2000, keepalive_comments: 50 };
 
 function normalMode() {
-  return { mode: 'normal', times: null, chunks: null, delay_ms: null, rst: false };
+  return { mode: 'normal', times: null, chunks: null, delay_ms: null, rst: false, status: null, body: null, headers: null };
 }
 
 let modeState = normalMode();
@@ -301,11 +301,11 @@ function answerNormal(ctx, m, id, model, body, stream, interDelay) {
   const res = ctx.res;
   if (!stream) {
     const echo = echoText(body);
-    sendJson(res, 200, nonStreamBody(id, model, body, echo !== null ? echo : `${NAME} says hello`));
+    sendJson(res, 200, nonStreamBody(id, model, body, echo !== null ? echo : `${NAME} says hello`), m.headers);
     return;
   }
   const n = m.chunks ?? 3;
-  if (!res.headersSent) res.writeHead(200, SSE_HEADERS);
+  if (!res.headersSent) res.writeHead(200, { ...SSE_HEADERS, ...(m.headers || {}) });
   writeSeq(ctx, streamEvents(id, model, body, n, true), interDelay, () => res.end());
 }
 
@@ -361,6 +361,12 @@ function handleChat(req, res, raw) {
     case '400':
       return sendJson(res, 400, oaiError(
         "Invalid value for 'temperature'", 'invalid_request_error', 'temperature', null));
+
+    case 'custom': {
+      const text = typeof m.body === 'string' ? m.body : JSON.stringify(m.body);
+      res.writeHead(m.status, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(text), ...(m.headers || {}) });
+      return res.end(text);
+    }
 
     case 'hang':
       return; // never respond; Ctx counts the abort when the client goes away
@@ -457,6 +463,17 @@ function handleSetMode(res, raw) {
     next.delay_ms = b.delay_ms;
   }
   if (b.rst !== undefined) next.rst = b.rst === true;
+  // custom: answer with exactly this status, body (object -> JSON, string -> as is) and headers;
+  // headers also apply to a normal answer (e.g. x-ratelimit-remaining-requests: 0).
+  if (b.headers !== undefined && b.headers !== null) {
+    if (typeof b.headers !== 'object' || Array.isArray(b.headers)) return badControl(res, 'headers must be an object');
+    next.headers = b.headers;
+  }
+  if (mode === 'custom') {
+    if (!Number.isInteger(b.status) || b.status < 100 || b.status > 599) return badControl(res, 'custom needs an HTTP status');
+    next.status = b.status;
+    next.body = b.body ?? '';
+  }
   if (next.chunks === null && DEFAULT_CHUNKS[mode] !== undefined) next.chunks = DEFAULT_CHUNKS[mode];
   modeState = next;
   sendJson(res, 200, { ok: true });
