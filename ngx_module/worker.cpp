@@ -133,25 +133,25 @@ void Worker::refresh() {
 }
 
 void Worker::load_config(long long version) {
-  // Three pipelined reads; the last reply assembles the snapshot.
-  auto parts = std::make_shared<std::array<config::RawHash, 3>>();
+  // Four pipelined reads; the last reply assembles the snapshot.
+  auto parts = std::make_shared<std::array<config::RawHash, 4>>();
   auto failed = std::make_shared<bool>(false);
-  const char* keys[] = {schema::kProviders, schema::kGatewayKeys, schema::kProviderState};
-  for (int i = 0; i < 3; ++i) {
+  const char* keys[] = {schema::kProviders, schema::kGatewayKeys, schema::kSettings, schema::kProviderState};
+  for (int i = 0; i < 4; ++i) {
     cmd_.command({"HGETALL", keys[i]}, [this, i, parts, failed, version](redisReply* r) {
       if (!r || r->type != REDIS_REPLY_ARRAY) {
         *failed = true;
       } else {
         (*parts)[i] = to_map(r);
       }
-      if (i != 2) return;
+      if (i != 3) return;
       refreshing_ = false;
       if (*failed) return;
-      auto cfg = config::Snapshot::build_config(version, (*parts)[0], (*parts)[1], mcf_->secret);
+      auto cfg = config::Snapshot::build_config(version, (*parts)[0], (*parts)[1], mcf_->secret, (*parts)[2]);
       for (const auto& w : cfg->warnings) ngx_log_error(NGX_LOG_WARN, log_, 0, "lingmo: %s", w.c_str());
       ngx_log_error(NGX_LOG_INFO, log_, 0, "lingmo: config version %L loaded: %uz providers, %uz keys", version,
                     cfg->providers.size(), cfg->keys_by_hash.size());
-      install(std::move(cfg), (*parts)[2]);
+      install(std::move(cfg), (*parts)[3]);
       if (refresh_again_) refresh();
     });
   }

@@ -6,6 +6,8 @@
 #include <string>
 #include <vector>
 
+#include "quota/rules.h"
+
 namespace lingmo::config {
 
 // One model a provider serves: `name` is what clients ask for, `upstream` what the vendor calls it.
@@ -26,6 +28,15 @@ struct Provider {
   bool enabled = true;
   std::vector<ModelMapping> models;  // the first one is the provider's default (used by "auto")
   std::map<std::string, std::string> headers;  // extra request headers the vendor wants
+  std::vector<quota::Rule> quotas;             // free quota rules (quota/rules.h)
+  double threshold = 0;                        // share of a quota at which to switch; 0 = global
+};
+
+// System settings (lingmo:settings), written by the admin side.
+struct Settings {
+  double threshold = 0.99;  // global switch threshold
+  bool auto_switch = true;  // off: always the first candidate, no failover, quotas not enforced
+  std::string pin;          // a provider id that takes all traffic it can serve
 };
 
 // A client credential. Only the SHA-256 of the secret is stored.

@@ -5,6 +5,7 @@
 #include <rapidjson/writer.h>
 
 #include <cctype>
+#include <cstdlib>
 
 #include "util/json.h"
 
@@ -79,6 +80,23 @@ std::string to_json(const config::Provider& p) {
   w.StartObject();
   for (const auto& [k, v] : p.headers) kv(w, k.c_str(), v);
   w.EndObject();
+  w.Key("quotas");
+  w.StartArray();
+  for (const auto& q : p.quotas) {
+    w.StartObject();
+    kv(w, "metric", q.metric);
+    kv(w, "window", quota::window_name(q.window));
+    w.Key("limit");
+    w.Int64(q.limit);
+    kv(w, "tz", q.tz);
+    kv(w, "model", q.model);
+    w.EndObject();
+  }
+  w.EndArray();
+  if (p.threshold > 0) {
+    w.Key("threshold");
+    w.Double(p.threshold);
+  }
   w.EndObject();
   return sb.GetString();
 }
@@ -124,6 +142,26 @@ Result<config::Provider> provider_from_json(std::string_view json) {
     for (const auto& h : it->value.GetObject())
       if (h.value.IsString()) p.headers[h.name.GetString()] = h.value.GetString();
   }
+  if (auto it = d.FindMember("quotas"); it != d.MemberEnd() && it->value.IsArray()) {
+    for (const auto& q : it->value.GetArray()) {
+      quota::Rule r;
+      r.metric = json::get_string(q, "metric");
+      if (!quota::valid_metric(r.metric)) return R::fail("provider " + p.id + ": quota metric \"" + r.metric + "\" is unknown");
+      auto w = quota::parse_window(json::get_string(q, "window", "day"));
+      if (!w) return R::fail("provider " + p.id + ": " + w.error());
+      r.window = w.value();
+      r.limit = json::get_int(q, "limit", 0);
+      if (r.limit <= 0) return R::fail("provider " + p.id + ": quota limit must be positive");
+      r.tz = json::get_string(q, "tz", "UTC");
+      if (r.tz.empty()) r.tz = "UTC";
+      r.model = json::get_string(q, "model");
+      p.quotas.push_back(std::move(r));
+    }
+  }
+  if (auto it = d.FindMember("threshold"); it != d.MemberEnd() && it->value.IsNumber()) {
+    p.threshold = it->value.GetDouble();
+    if (!(p.threshold > 0 && p.threshold <= 1)) return R::fail("provider " + p.id + ": threshold must be in (0, 1]");
+  }
   return p;
 }
 
@@ -157,6 +195,21 @@ Result<config::GatewayKey> gateway_key_from_json(std::string_view hash, std::str
     for (const auto& m : it->value.GetArray())
       if (m.IsString()) k.models.emplace_back(m.GetString());
   return k;
+}
+
+config::Settings settings_from_hash(const std::map<std::string, std::string>& h, std::vector<std::string>* warnings) {
+  config::Settings s;
+  if (auto it = h.find("threshold"); it != h.end()) {
+    char* end = nullptr;
+    double t = std::strtod(it->second.c_str(), &end);
+    if (end && *end == '\0' && t > 0 && t <= 1)
+      s.threshold = t;
+    else if (warnings)
+      warnings->push_back("setting threshold=\"" + it->second + "\" ignored: must be a number in (0, 1]");
+  }
+  if (auto it = h.find("auto_switch"); it != h.end()) s.auto_switch = !(it->second == "0" || it->second == "off" || it->second == "false");
+  if (auto it = h.find("pin"); it != h.end()) s.pin = it->second;
+  return s;
 }
 
 std::string to_json(const config::ProviderState& s) {

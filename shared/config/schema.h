@@ -9,7 +9,9 @@
 //   lingmo:usage:{id}:{day}    HASH  requests, prompt_tokens, completion_tokens, total_tokens, failures
 //   lingmo:usage:batch:{batch} STRING marker making a usage batch idempotent (expires after 2 days)
 #pragma once
+#include <map>
 #include <string>
+#include <vector>
 #include <string_view>
 
 #include "config/model.h"
@@ -21,6 +23,7 @@ inline constexpr const char* kProviders = "lingmo:providers";
 inline constexpr const char* kGatewayKeys = "lingmo:gateway_keys";
 inline constexpr const char* kProviderState = "lingmo:provider_state";
 inline constexpr const char* kConfigVersion = "lingmo:config:version";
+inline constexpr const char* kSettings = "lingmo:settings";
 inline constexpr const char* kEventsChannel = "lingmo:events";
 // A lingmo:events message "clear:<id>" (or "clear:*") also resets the workers' in-memory standing
 // of that provider (circuit breaker, not-yet-confirmed parks) — the operator's "it is fixed now".
@@ -40,6 +43,7 @@ std::string to_json(const config::Provider& p);
 Result<config::Provider> provider_from_json(std::string_view json);
 std::string to_json(const config::GatewayKey& k);
 Result<config::GatewayKey> gateway_key_from_json(std::string_view hash, std::string_view json);
+config::Settings settings_from_hash(const std::map<std::string, std::string>& h, std::vector<std::string>* warnings);
 std::string to_json(const config::ProviderState& s);
 Result<config::ProviderState> state_from_json(std::string_view json);
 

@@ -7,9 +7,11 @@
 namespace lingmo::config {
 
 std::shared_ptr<const ConfigSet> Snapshot::build_config(int64_t version, const RawHash& providers,
-                                                        const RawHash& keys, const crypto::SecretKey* secret) {
+                                                        const RawHash& keys, const crypto::SecretKey* secret,
+                                                        const RawHash& settings) {
   auto set = std::make_shared<ConfigSet>();
   set->version = version;
+  set->settings = schema::settings_from_hash(settings, &set->warnings);
   for (const auto& [field, json] : providers) {
     auto p = schema::provider_from_json(json);
     if (!p) {
@@ -19,6 +21,14 @@ std::shared_ptr<const ConfigSet> Snapshot::build_config(int64_t version, const R
     RuntimeProvider rp;
     rp.cfg = std::move(p.value());
     rp.fingerprint = crypto::sha256_hex(json).substr(0, 16);
+    for (const auto& q : rp.cfg.quotas) {
+      auto z = quota::TimeZone::load(q.tz);
+      if (!z) {
+        rp.load_error = "quota time zone: " + z.error();
+        break;
+      }
+      rp.zones.push_back(z.value());
+    }
     if (!rp.cfg.api_key_sealed.empty()) {
       if (!secret) {
         rp.load_error = "no secret key configured to decrypt its API key";

@@ -23,6 +23,7 @@ struct RuntimeProvider {
   std::string api_key;     // decrypted; never logged
   std::string load_error;  // non-empty: the provider cannot be used (e.g. key does not decrypt)
   std::string fingerprint; // SHA-256 prefix of the stored provider JSON: changes whenever it is edited
+  std::vector<std::shared_ptr<const quota::TimeZone>> zones;  // one per cfg.quotas rule
 };
 
 // Providers and keys: changes only when lingmo:config:version changes.
@@ -30,6 +31,7 @@ struct ConfigSet {
   int64_t version = -1;
   std::vector<RuntimeProvider> providers;  // sorted by (priority, id)
   std::unordered_map<std::string, GatewayKey> keys_by_hash;
+  Settings settings;
   std::vector<std::string> warnings;       // e.g. provider JSON that did not parse; safe to log
 };
 
@@ -38,7 +40,8 @@ class Snapshot {
   // `secret` may be null when no secret key is configured: providers with a sealed key then
   // carry a load_error; key-less providers still work.
   static std::shared_ptr<const ConfigSet> build_config(int64_t version, const RawHash& providers,
-                                                       const RawHash& keys, const crypto::SecretKey* secret);
+                                                       const RawHash& keys, const crypto::SecretKey* secret,
+                                                       const RawHash& settings = {});
   static std::map<std::string, ProviderState> parse_states(const RawHash& states);
 
   Snapshot(std::shared_ptr<const ConfigSet> config, std::map<std::string, ProviderState> states)
