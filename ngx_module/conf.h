@@ -28,6 +28,7 @@ struct ngx_http_lingmo_loc_conf_t {
   ngx_msec_t config_wait;             // lingmo_config_wait
   ngx_uint_t max_attempts;            // lingmo_max_attempts
   size_t max_response_size;           // lingmo_max_response_size
+  ngx_msec_t quota_deadline;          // lingmo_quota_deadline
 };
 
 extern "C" ngx_module_t ngx_http_lingmo_module;

@@ -16,6 +16,7 @@
 #include "openai/errors.h"
 #include "openai/request.h"
 #include "openai/stream.h"
+#include "quota/admission.h"
 #include "routing/router.h"
 #include "sse/framer.h"
 #include "util/json.h"
@@ -138,6 +139,11 @@ class GatewayRequest final : public SnapshotWaiter {
   void run();
   void answer_models();
   void next_attempt();
+  void begin_admission();
+  void on_admission();
+  bool start_call();
+  quota::Cost actual_cost(const openai::Usage& u) const;
+  void settle_quota(const quota::Cost& actual, bool delivered);
   void pump();
   void finish_attempt();
   void fail_attempt(AttemptRecord rec, const failover::Classification* cls = nullptr);
@@ -179,6 +185,16 @@ class GatewayRequest final : public SnapshotWaiter {
   std::string held_;  // relayed stream bytes held back until the first substantive event
 
   bool committed_ = false;  // response headers sent: failover is no longer possible
+
+  // Quota admission of the current attempt (quota/admission.h).
+  static constexpr long long kAdmissionPending = -2;
+  quota::Cost estimate_;
+  quota::Plan plan_;
+  bool reserved_ = false;
+  bool admitting_ = false;
+  long long admission_result_ = kAdmissionPending;
+  uint64_t admission_seq_ = 0;
+  std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);  // Redis callbacks check it
   ngx_event_t wake_{};
   ngx_event_t timer_{};
   ngx_chain_t* free_ = nullptr;
@@ -207,7 +223,15 @@ GatewayRequest::~GatewayRequest() {
   if (waiting_ && Worker::instance()) Worker::instance()->cancel_wait(this);
   if (timer_.timer_set) ngx_del_timer(&timer_);
   unpost(&wake_);
-  if (call_ && cand_ && Worker::instance()) Worker::instance()->abandon(cand_->provider->cfg.id);
+  if (call_ && cand_ && Worker::instance()) {
+    // The client went away mid-call: charge what was relayed, release the rest of the reservation.
+    Worker::instance()->abandon(cand_->provider->cfg.id);
+    quota::Cost spent = actual_cost(relay_ ? relay_->usage() : openai::Usage{});
+    Worker::instance()->record_usage(cand_->provider->cfg.id,
+                                     usage::Counters{1, committed_ ? spent.prompt_tokens : 0, committed_ ? spent.completion_tokens : 0,
+                                                     committed_ ? spent.total_tokens : 0, 0});
+    settle_quota(spent, committed_);
+  }
   call_.reset();  // a client that went away cancels the vendor call here
 }
 
@@ -327,6 +351,8 @@ void GatewayRequest::run() {
     respond(err);
     return;
   }
+  int64_t max_tokens = json::get_int(req_.doc, "max_completion_tokens", json::get_int(req_.doc, "max_tokens", 0));
+  estimate_ = quota::estimate_chat(body_in_.size(), max_tokens);
   body_in_.clear();
   body_in_.shrink_to_fit();
   route_ = routing::route(*snap_, req_.model, *key, now_ms(), &Worker::instance()->overlay());
@@ -363,6 +389,66 @@ void GatewayRequest::next_attempt() {
       route_.skipped.push_back({pid, "circuit open after repeated failures", "circuit_open"});
       continue;
     }
+    const config::Settings& settings = snap_->config().settings;
+    plan_ = settings.auto_switch ? quota::plan(*cand_->provider, req_.model, estimate_, now_ms(), settings.threshold)
+                                 : quota::Plan{};
+    reserved_ = false;
+    if (!plan_.empty()) {
+      begin_admission();  // continues in on_admission()
+      return;
+    }
+    if (start_call()) return;
+  }
+}
+
+// Asks Redis to admit and reserve this attempt against the provider's quota rules, bounded by
+// lingmo_quota_deadline: a Redis that is down or slow never stalls the request (fail open).
+void GatewayRequest::begin_admission() {
+  admitting_ = true;
+  admission_result_ = kAdmissionPending;
+  uint64_t seq = ++admission_seq_;
+  std::weak_ptr<bool> alive = alive_;
+  arm_timer(lcf_->quota_deadline);
+  Worker::instance()->admit_quota(plan_, [this, alive, seq](long long result) {
+    if (alive.expired() || !admitting_ || seq != admission_seq_) return;  // request gone or moved on
+    admission_result_ = result;
+    post(&wake_);
+  });
+}
+
+void GatewayRequest::on_admission() {
+  admitting_ = false;
+  if (timer_.timer_set) ngx_del_timer(&timer_);
+  long long result = admission_result_;
+  const std::string& pid = cand_->provider->cfg.id;
+  if (result > 0 && static_cast<size_t>(result) <= plan_.items.size()) {
+    // A rule is at its threshold: pass the provider over until that window resets, everywhere.
+    const quota::PlanItem& full = plan_.items[static_cast<size_t>(result) - 1];
+    config::ProviderState st;
+    st.kind = "threshold";
+    st.reason = "reached the switch threshold of " + full.describe;
+    if (full.window_end_ms) {
+      st.unusable_until_ms = full.window_end_ms;
+    } else {  // a one-off grant: until the provider is edited (e.g. a new grant entered)
+      st.unusable_until_ms = now_ms() + 365LL * 24 * 3600 * 1000;
+      st.fingerprint = cand_->provider->fingerprint;
+    }
+    Worker::instance()->set_state(pid, st);
+    route_.skipped.push_back({pid, st.reason, "over_threshold"});
+    plan_ = quota::Plan{};
+    return next_attempt();
+  }
+  reserved_ = result == 0;
+  if (result < 0)
+    ngx_log_error(NGX_LOG_WARN, r_->connection->log, 0, "lingmo: quota admission for %s got no answer from Redis; "
+                  "admitting without a reservation", pid.c_str());
+  if (!start_call()) next_attempt();
+}
+
+// Starts the vendor call for cand_. False (with the failure recorded) if it could not start.
+bool GatewayRequest::start_call() {
+  const std::string& pid = cand_->provider->cfg.id;
+  {
     first_byte_seen_ = false;
     framer_ = sse::Framer();
     held_.clear();
@@ -375,13 +461,42 @@ void GatewayRequest::next_attempt() {
     if (call_->start(cand_->provider->cfg, cand_->provider->api_key, std::string(kChatSuffix),
                      openai::build_upstream_body(req_, cand_->upstream_model), req_.stream, s, error)) {
       arm_timer(lcf_->first_byte_timeout);
-      return;
+      return true;
     }
     call_.reset();
     Worker::instance()->abandon(pid);
+    settle_quota(quota::Cost{}, false);
     AttemptRecord rec{pid, cand_->upstream_model, Failure::kConnect, 0, error};
     tried_.push_back(rec);
   }
+  return false;
+}
+
+// What the attempt cost, for the quota counters: the vendor's usage, or for a stream cut short the
+// prompt estimate plus the text actually relayed (~4 characters a token).
+quota::Cost GatewayRequest::actual_cost(const openai::Usage& u) const {
+  quota::Cost c;
+  c.requests = 1;
+  if (u.present) {
+    c.prompt_tokens = u.prompt_tokens;
+    c.completion_tokens = u.completion_tokens;
+    c.total_tokens = u.total_tokens;
+  } else {
+    c.prompt_tokens = estimate_.prompt_tokens;
+    c.completion_tokens = relay_ ? (relay_->streamed_chars() + 3) / 4 : 0;
+    c.total_tokens = c.prompt_tokens + c.completion_tokens;
+  }
+  return c;
+}
+
+// Settles the attempt's quota reservation: corrects it to the actual cost, or refunds it when the
+// vendor delivered nothing. Without a reservation (Redis did not answer), adds what was delivered.
+void GatewayRequest::settle_quota(const quota::Cost& actual, bool delivered) {
+  if (plan_.empty()) return;
+  quota::Cost delta = reserved_ ? quota::correction(plan_.estimate, actual, delivered) : (delivered ? actual : quota::Cost{});
+  for (const auto& item : plan_.items) Worker::instance()->record_counter(item.key, delta, item.ttl_s);
+  plan_ = quota::Plan{};
+  reserved_ = false;
 }
 
 void GatewayRequest::on_wake(ngx_event_t* ev) {
@@ -391,6 +506,8 @@ void GatewayRequest::on_wake(ngx_event_t* ev) {
     GatewayRequest* self = ctx_of(r);
     if (self->snapshot_ready_ && !self->snap_) {
       self->run();
+    } else if (self->admitting_) {
+      if (self->admission_result_ != kAdmissionPending) self->on_admission();
     } else {
       self->pump();
     }
@@ -518,6 +635,7 @@ void GatewayRequest::finish_attempt() {
 
   usage::Counters u{1, usage.prompt_tokens, usage.completion_tokens, usage.total_tokens, 0};
   Worker::instance()->record_usage(rec.provider_id, u);
+  settle_quota(actual_cost(usage), true);
   Worker::instance()->report(*cand_->provider, Failure::kNone, nullptr, c.hint_headers, now_ms());
   tried_.push_back(std::move(rec));
   if (timer_.timer_set) ngx_del_timer(&timer_);
@@ -536,13 +654,16 @@ void GatewayRequest::finish_attempt() {
 }
 
 void GatewayRequest::fail_attempt(AttemptRecord rec, const failover::Classification* cls) {
+  // A stream that reached the client consumed tokens even if it broke: charge what was relayed.
   usage::Counters u{1, 0, 0, 0, 1};
-  if (relay_ && relay_->usage().present) {
-    u.prompt_tokens = relay_->usage().prompt_tokens;
-    u.completion_tokens = relay_->usage().completion_tokens;
-    u.total_tokens = relay_->usage().total_tokens;
+  if (committed_ || (relay_ && relay_->usage().present)) {
+    quota::Cost spent = actual_cost(relay_ ? relay_->usage() : openai::Usage{});
+    u.prompt_tokens = spent.prompt_tokens;
+    u.completion_tokens = spent.completion_tokens;
+    u.total_tokens = spent.total_tokens;
   }
   Worker::instance()->record_usage(rec.provider_id, u);
+  settle_quota(actual_cost(relay_ ? relay_->usage() : openai::Usage{}), committed_);
   Worker::instance()->report(*cand_->provider, rec.failure, cls, call_ ? call_->hint_headers : std::map<std::string, std::string>{},
                              now_ms());
   if (timer_.timer_set) ngx_del_timer(&timer_);
@@ -580,7 +701,10 @@ void GatewayRequest::on_timer(ngx_event_t* ev) {
   ngx_connection_t* c = r->connection;
   try {
     GatewayRequest* self = ctx_of(r);
-    if (self->waiting_) {
+    if (self->admitting_) {  // Redis too slow: admit without a reservation
+      self->admission_result_ = -1;
+      self->on_admission();
+    } else if (self->waiting_) {
       self->waiting_ = false;
       Worker::instance()->cancel_wait(self);
       self->respond(ApiError{503, "service_unavailable", "config_unavailable",

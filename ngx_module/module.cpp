@@ -55,6 +55,8 @@ ngx_command_t commands[] = {
      offsetof(ngx_http_lingmo_loc_conf_t, config_wait), &positive_msec},
     {ngx_string("lingmo_max_attempts"), LOC_ANY | NGX_CONF_TAKE1, ngx_conf_set_num_slot, NGX_HTTP_LOC_CONF_OFFSET,
      offsetof(ngx_http_lingmo_loc_conf_t, max_attempts), &max_attempts_bounds},
+    {ngx_string("lingmo_quota_deadline"), LOC_ANY | NGX_CONF_TAKE1, ngx_conf_set_msec_slot, NGX_HTTP_LOC_CONF_OFFSET,
+     offsetof(ngx_http_lingmo_loc_conf_t, quota_deadline), &positive_msec},
     {ngx_string("lingmo_max_response_size"), LOC_ANY | NGX_CONF_TAKE1, ngx_conf_set_size_slot, NGX_HTTP_LOC_CONF_OFFSET,
      offsetof(ngx_http_lingmo_loc_conf_t, max_response_size), nullptr},
     ngx_null_command};
@@ -260,6 +262,7 @@ void* create_loc_conf(ngx_conf_t* cf) noexcept {
   lcf->config_wait = NGX_CONF_UNSET_MSEC;
   lcf->max_attempts = NGX_CONF_UNSET_UINT;
   lcf->max_response_size = NGX_CONF_UNSET_SIZE;
+  lcf->quota_deadline = NGX_CONF_UNSET_MSEC;
   return lcf;
 }
 
@@ -273,6 +276,7 @@ char* merge_loc_conf(ngx_conf_t*, void* parent, void* child) noexcept {
   ngx_conf_merge_msec_value(conf->config_wait, prev->config_wait, 3000);
   ngx_conf_merge_uint_value(conf->max_attempts, prev->max_attempts, 3);
   ngx_conf_merge_size_value(conf->max_response_size, prev->max_response_size, 16 * 1024 * 1024);
+  ngx_conf_merge_msec_value(conf->quota_deadline, prev->quota_deadline, 100);
   return NGX_CONF_OK;
 }
 

@@ -269,4 +269,17 @@ void Worker::set_state(const std::string& provider_id, const config::ProviderSta
                });
 }
 
+void Worker::admit_quota(const quota::Plan& plan, std::function<void(long long)> done) {
+  if (!cmd_.connected() || !cmd_.command(quota::admit_args(plan), [done](redisReply* r) {
+        done(r && r->type == REDIS_REPLY_INTEGER ? r->integer : -1);
+      }))
+    done(-1);
+}
+
+void Worker::record_counter(const std::string& key, const usage::Counters& delta, int64_t ttl_s) {
+  if (!ledger_.add(key, delta, ttl_s))
+    ngx_log_error(NGX_LOG_ERR, log_, 0, "lingmo: usage buffer full, dropped a quota correction for %s", key.c_str());
+  schedule_flush();
+}
+
 }  // namespace lingmo::ngx

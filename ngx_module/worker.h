@@ -7,6 +7,7 @@
 // worker reads lingmo:config:version; providers and keys are re-read only when it changed, the
 // small provider-state hash every time. If Redis is away, the last snapshot keeps serving.
 #pragma once
+#include <functional>
 #include <map>
 #include <memory>
 #include <set>
@@ -16,6 +17,7 @@
 #include "config/snapshot.h"
 #include "failover/circuit.h"
 #include "failover/outcome.h"
+#include "quota/admission.h"
 #include "routing/router.h"
 #include "conf.h"
 #include "curl_driver.h"
@@ -57,6 +59,13 @@ class Worker {
   void report(const config::RuntimeProvider& p, failover::Failure f, const failover::Classification* c,
               const std::map<std::string, std::string>& headers, int64_t now_ms);
   void abandon(const std::string& provider_id);
+  void set_state(const std::string& provider_id, const config::ProviderState& st);
+
+  // Quota admission (quota/admission.h): `done` gets 0 = admitted and reserved, i > 0 = rule i is
+  // full, -1 = Redis did not answer (the caller fails open). It may run before admit_quota returns.
+  void admit_quota(const quota::Plan& plan, std::function<void(long long)> done);
+  // Adds to a quota window counter through the usage ledger (batched, idempotent).
+  void record_counter(const std::string& key, const usage::Counters& delta, int64_t ttl_s);
   void forget(const std::string& provider_id);  // "clear:<id>" from an operator; "*" = all
 
  private:
@@ -68,7 +77,6 @@ class Worker {
   void install(std::shared_ptr<const config::ConfigSet> cfg, const config::RawHash& states);
   void flush_usage();
   void schedule_flush();
-  void set_state(const std::string& provider_id, const config::ProviderState& st);
   failover::Circuit& circuit(const std::string& provider_id);
   static void on_flush_timer(ngx_event_t* ev);
 

@@ -15,6 +15,7 @@
 #include "config/snapshot.h"
 #include "crypto/crypto.h"
 #include "redis_sync.h"
+#include "quota/rules.h"
 #include "usage/ledger.h"
 
 using namespace lingmo;
@@ -96,7 +97,7 @@ int main(int argc, char** argv) {
   prov->require_subcommand(1);
   config::Provider np;
   std::string api_key, api_key_env;
-  std::vector<std::string> models, headers;
+  std::vector<std::string> models, headers, quotas;
   bool disabled = false;
   auto* padd = prov->add_subcommand("add", "add or replace a provider");
   padd->add_option("--id", np.id, "provider id, e.g. deepseek-main")->required();
@@ -111,6 +112,11 @@ int main(int argc, char** argv) {
   padd->add_option("--proxy", np.proxy, "outbound proxy URL: http://, https://, socks5://, socks5h://");
   padd->add_option("--header", headers, "extra request header NAME:VALUE (repeatable)");
   padd->add_flag("--disabled", disabled, "store it disabled");
+  padd->add_option("--quota", quotas,
+                   "free quota rule METRIC/WINDOW=LIMIT[@ZONE][:MODEL], e.g. requests/day=1500@America/Los_Angeles, "
+                   "total_tokens/oneoff=1000000:qwen-plus (repeatable; docs/QUOTA.md)");
+  padd->add_option("--threshold", np.threshold, "switch away at this share of a quota, e.g. 0.95 (default: the global setting)")
+      ->check(CLI::Range(0.0, 1.0));
   padd->callback([&] {
     if (!api_key_env.empty()) {
       const char* v = std::getenv(api_key_env.c_str());
@@ -123,6 +129,7 @@ int main(int argc, char** argv) {
       auto eq = m.find('=');
       np.models.push_back(eq == std::string::npos ? config::ModelMapping{m, m} : config::ModelMapping{m.substr(0, eq), m.substr(eq + 1)});
     }
+    for (const auto& q : quotas) np.quotas.push_back(must(quota::parse_rule_spec(q), "--quota"));
     for (const auto& h : headers) {
       auto colon = h.find(':');
       if (colon == std::string::npos) die("--header needs NAME:VALUE");
@@ -247,6 +254,57 @@ int main(int argc, char** argv) {
       must(r->run({"HDEL", schema::kProviderState, pid}), "HDEL");
     must(r->run({"PUBLISH", schema::kEventsChannel, std::string(schema::kClearPrefix) + pid}), "PUBLISH");
     std::cout << (pid == "*" ? std::string("all providers") : "provider " + pid) << " cleared\n";
+  });
+
+  // settings
+  auto* settings = app.add_subcommand("settings", "system settings: threshold, auto_switch, pin");
+  settings->require_subcommand(1);
+  std::string skey, svalue;
+  auto* sset = settings->add_subcommand("set", "set a setting (takes effect within a second, no reload)");
+  sset->add_option("key", skey, "threshold (0-1, default 0.99) | auto_switch (on|off) | pin (provider id, '' = none)")
+      ->required()->check(CLI::IsMember({"threshold", "auto_switch", "pin"}));
+  sset->add_option("value", svalue)->required();
+  sset->callback([&] {
+    if (skey == "threshold") {
+      char* end = nullptr;
+      double t = std::strtod(svalue.c_str(), &end);
+      if (!end || *end || !(t > 0 && t <= 1)) die("threshold must be a number in (0, 1]");
+    }
+    if (skey == "auto_switch" && svalue != "on" && svalue != "off") die("auto_switch is on or off");
+    auto r = open_redis(g);
+    if (skey == "pin" && svalue.empty())
+      must(r->run({"HDEL", schema::kSettings, "pin"}), "HDEL");
+    else
+      must(r->run({"HSET", schema::kSettings, skey, skey == "auto_switch" ? (svalue == "on" ? "1" : "0") : svalue}), "HSET");
+    notify_change(*r, "settings");
+    std::cout << skey << " = " << svalue << "\n";
+  });
+  auto* sshow = settings->add_subcommand("show", "print the settings in force");
+  sshow->callback([&] {
+    auto r = open_redis(g);
+    std::vector<std::string> warnings;
+    auto s = schema::settings_from_hash(must(r->hgetall(schema::kSettings), "HGETALL"), &warnings);
+    std::cout << "threshold=" << s.threshold << " auto_switch=" << (s.auto_switch ? "on" : "off")
+              << " pin=" << (s.pin.empty() ? "(none)" : s.pin) << "\n";
+    for (const auto& w : warnings) std::cerr << "warning: " << w << "\n";
+  });
+
+  // quota
+  auto* qshow = app.add_subcommand("quota", "show a provider's quota rules and the current window counters");
+  qshow->add_option("id", pid)->required();
+  qshow->callback([&] {
+    auto r = open_redis(g);
+    auto rep = must(r->run({"HGET", schema::kProviders, pid}), "HGET");
+    if (rep->type != REDIS_REPLY_STRING) die("no provider " + pid);
+    auto p = must(schema::provider_from_json(std::string(rep->str, rep->len)), "stored provider");
+    for (size_t i = 0; i < p.quotas.size(); ++i) {
+      const auto& q = p.quotas[i];
+      auto zone = must(quota::TimeZone::load(q.tz), "zone");
+      auto span = q.span(now_ms() / 1000, *zone);
+      auto h = must(r->hgetall(quota::counter_key(pid, i, span.id)), "HGETALL");
+      std::string used = h.count(q.metric) ? h[q.metric] : "0";
+      std::cout << i << "\t" << q.describe() << "\twindow=" << span.id << "\tused=" << used << "\n";
+    }
   });
 
   // usage

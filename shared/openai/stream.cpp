@@ -57,6 +57,25 @@ bool is_lifecycle_chunk(const rapidjson::Value& d) {
 
 }  // namespace
 
+// Characters of generated text relayed so far (content, reasoning, tool-call arguments): what an
+// interrupted stream is charged when the vendor never sent its usage.
+void StreamRelay::count_streamed(const rapidjson::Value& d) {
+  auto choices = d.FindMember("choices");
+  if (choices == d.MemberEnd() || !choices->value.IsArray()) return;
+  for (const auto& c : choices->value.GetArray()) {
+    if (!c.IsObject()) continue;
+    auto delta = c.FindMember("delta");
+    if (delta == c.MemberEnd() || !delta->value.IsObject()) continue;
+    for (const char* k : {"content", "reasoning_content"})
+      if (auto it = delta->value.FindMember(k); it != delta->value.MemberEnd() && it->value.IsString())
+        streamed_chars_ += it->value.GetStringLength();
+    if (auto tc = delta->value.FindMember("tool_calls"); tc != delta->value.MemberEnd() && tc->value.IsArray())
+      for (const auto& call : tc->value.GetArray())
+        if (call.IsObject() && call.HasMember("function") && call["function"].IsObject())
+          streamed_chars_ += json::get_string(call["function"], "arguments").size();
+  }
+}
+
 bool read_usage(std::string_view json, Usage& out) {
   rapidjson::Document d;
   d.Parse(json.data(), json.size());
@@ -84,6 +103,7 @@ StreamRelay::Status StreamRelay::on_event(const sse::Event& ev, std::string& out
   }
   bool had_usage = usage_from(d, usage_);
   if (had_usage || !is_lifecycle_chunk(d)) substantive_ = true;
+  count_streamed(d);
   if (client_wants_usage_) {
     append_event(out, ev.data);
     return Status::kOk;

@@ -6,6 +6,8 @@
 #include <string>
 #include <string_view>
 
+#include <rapidjson/fwd.h>
+
 #include "sse/framer.h"
 
 namespace lingmo::openai {
@@ -37,11 +39,14 @@ class StreamRelay {
   bool substantive() const { return substantive_; }
   const Usage& usage() const { return usage_; }
   const std::string& error_message() const { return error_; }
+  int64_t streamed_chars() const { return streamed_chars_; }
 
  private:
   bool client_wants_usage_;
   bool done_ = false;
   bool substantive_ = false;
+  int64_t streamed_chars_ = 0;
+  void count_streamed(const rapidjson::Value& d);
   Usage usage_;
   std::string error_;
 };

@@ -1,6 +1,7 @@
 #include "routing/router.h"
 
 #include <algorithm>
+#include <climits>
 #include <optional>
 #include <set>
 
@@ -58,18 +59,29 @@ Route route(const config::Snapshot& snap, std::string_view model, const config::
     r.model_allowed = false;
     return r;
   }
+  const config::Settings& settings = snap.config().settings;
   for (const auto& p : snap.providers()) {
     const config::ModelMapping* m = find_model(p.cfg, model);
     if (!m) continue;
     // With "auto" the key's allowlist still applies to the concrete model chosen.
     if (model == kAutoModel && !key.models.empty() && !key_allows(key, m->name)) continue;
     r.model_known = true;
-    if (auto skip = unusable(snap, overlay, p, now_ms)) {
+    // Auto-switch off: parks are not acted on; only an administrator's "disabled" counts.
+    auto skip = settings.auto_switch ? unusable(snap, overlay, p, now_ms) : unusable(snap, nullptr, p, INT64_MAX);
+    if (skip) {
       r.skipped.push_back(std::move(*skip));
       continue;
     }
     r.candidates.push_back({&p, m->upstream});
   }
+  // A pinned provider goes first when it can serve the request.
+  if (!settings.pin.empty()) {
+    auto pinned = std::find_if(r.candidates.begin(), r.candidates.end(),
+                               [&](const Candidate& c) { return c.provider->cfg.id == settings.pin; });
+    if (pinned != r.candidates.end()) std::rotate(r.candidates.begin(), pinned, pinned + 1);
+  }
+  // Auto-switch off: no switching at all — the first candidate answers or fails.
+  if (!settings.auto_switch && r.candidates.size() > 1) r.candidates.resize(1);
   return r;
 }
 

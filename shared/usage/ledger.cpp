@@ -1,5 +1,6 @@
 #include "usage/ledger.h"
 
+#include <algorithm>
 #include <ctime>
 
 namespace lingmo::usage {
@@ -7,11 +8,14 @@ namespace lingmo::usage {
 const char* const kApplyBatchScript =
     "if redis.call('SET', KEYS[1], '1', 'NX', 'EX', ARGV[1]) then\n"
     "  local fields = {'requests', 'prompt_tokens', 'completion_tokens', 'total_tokens', 'failures'}\n"
+    "  local nkeys = #KEYS - 1\n"
     "  for k = 2, #KEYS do\n"
     "    for f = 1, 5 do\n"
     "      local n = tonumber(ARGV[1 + (k - 2) * 5 + f])\n"
     "      if n ~= 0 then redis.call('HINCRBY', KEYS[k], fields[f], n) end\n"
     "    end\n"
+    "    local ttl = tonumber(ARGV[1 + nkeys * 5 + (k - 1)] or '0')\n"
+    "    if ttl > 0 and redis.call('TTL', KEYS[k]) < 0 then redis.call('EXPIRE', KEYS[k], ttl) end\n"
     "  end\n"
     "  return 1\n"
     "end\n"
@@ -25,7 +29,7 @@ void Counters::add(const Counters& o) {
   failures += o.failures;
 }
 
-bool Ledger::add(const std::string& usage_key, const Counters& c) {
+bool Ledger::add(const std::string& usage_key, const Counters& c, int64_t ttl_s) {
   auto it = pending_.find(usage_key);
   if (it == pending_.end()) {
     if (pending_.size() >= max_keys_) {
@@ -35,6 +39,7 @@ bool Ledger::add(const std::string& usage_key, const Counters& c) {
     it = pending_.emplace(usage_key, Counters{}).first;
   }
   it->second.add(c);
+  if (ttl_s > 0) ttl_[usage_key] = std::max(ttl_[usage_key], ttl_s);
   return true;
 }
 
@@ -44,7 +49,10 @@ const Batch* Ledger::take_batch(const std::string& new_batch_id) {
   Batch b;
   b.id = new_batch_id;
   b.entries.assign(pending_.begin(), pending_.end());
+  for (const auto& e : b.entries)
+    if (auto it = ttl_.find(e.first); it != ttl_.end()) b.ttl_s[e.first] = it->second;
   pending_.clear();
+  ttl_.clear();
   batch_ = std::move(b);
   return &*batch_;
 }
@@ -57,6 +65,10 @@ std::vector<std::string> Ledger::eval_args(const Batch& b, const std::string& ma
     const Counters& c = e.second;
     for (int64_t v : {c.requests, c.prompt_tokens, c.completion_tokens, c.total_tokens, c.failures})
       a.push_back(std::to_string(v));
+  }
+  for (const auto& e : b.entries) {  // then one expiry per key (0 = none), set only on keys without one
+    auto it = b.ttl_s.find(e.first);
+    a.push_back(std::to_string(it == b.ttl_s.end() ? 0 : it->second));
   }
   return a;
 }

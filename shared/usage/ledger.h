@@ -25,12 +25,14 @@ struct Counters {
 inline constexpr const char* kFields[] = {"requests", "prompt_tokens", "completion_tokens", "total_tokens", "failures"};
 
 // KEYS[1] = batch marker, KEYS[2..] = usage hashes; ARGV[1] = marker TTL seconds, then five
-// increments per usage hash in kFields order. Returns 1 if applied, 0 if already applied.
+// increments per usage hash in kFields order, then one expiry (seconds, 0 = none) per hash, set
+// only where the hash has none yet. Returns 1 if applied, 0 if already applied.
 extern const char* const kApplyBatchScript;
 
 struct Batch {
   std::string id;
   std::vector<std::pair<std::string, Counters>> entries;  // usage key -> increments
+  std::map<std::string, int64_t> ttl_s;                   // keys that must expire (quota windows)
 };
 
 class Ledger {
@@ -38,7 +40,8 @@ class Ledger {
   explicit Ledger(size_t max_keys = 4096) : max_keys_(max_keys) {}
 
   // Returns false (and counts it in dropped()) when the buffer is full of other keys.
-  bool add(const std::string& usage_key, const Counters& c);
+  // `ttl_s` > 0: the key expires that long after it is created (quota window counters).
+  bool add(const std::string& usage_key, const Counters& c, int64_t ttl_s = 0);
 
   bool has_pending() const { return !pending_.empty(); }
   bool in_flight() const { return batch_.has_value(); }
@@ -56,6 +59,7 @@ class Ledger {
  private:
   size_t max_keys_;
   std::map<std::string, Counters> pending_;
+  std::map<std::string, int64_t> ttl_;
   std::optional<Batch> batch_;
   uint64_t dropped_ = 0;
 };

@@ -104,10 +104,11 @@ TEST_CASE("ledger max_keys drops new keys but keeps aggregating known ones", "[l
   CHECK(l.add("k3", request(1, 0)));  // the buffer emptied into the batch: room again
 }
 
-TEST_CASE("eval_args lays out script, numkeys, marker, keys, ttl and five numbers per key", "[ledger]") {
+TEST_CASE("eval_args lays out script, numkeys, marker, keys, ttl, five numbers per key, then expiries", "[ledger]") {
   Batch b;
   b.id = "b1";
   b.entries = {{"lingmo:usage:p1:2024-05-01", request(10, 5, true)}, {"lingmo:usage:p2:2024-05-01", request(7, 3)}};
+  b.ttl_s["lingmo:usage:p2:2024-05-01"] = 120;
   auto a = Ledger::eval_args(b, "lingmo:usage:batch:b1", 172800);
 
   const std::vector<std::string> expected = {
@@ -116,6 +117,7 @@ TEST_CASE("eval_args lays out script, numkeys, marker, keys, ttl and five number
       "172800",
       "1", "10", "5", "15", "1",  // p1 in kFields order
       "1", "7", "3", "10", "0",   // p2
+      "0", "120",                 // expiries: p1 none, p2 120 s
   };
   CHECK(a == expected);
   CHECK(std::vector<std::string>(std::begin(usage::kFields), std::end(usage::kFields)) ==
@@ -128,4 +130,15 @@ TEST_CASE("utc_day formats an epoch-milliseconds instant in UTC", "[ledger]") {
   CHECK(usage::utc_day(1704067199999) == "2023-12-31");  // last millisecond of 2023
   CHECK(usage::utc_day(1704067200000) == "2024-01-01");
   CHECK(usage::utc_day(951782400000) == "2000-02-29");
+}
+
+TEST_CASE("a key's expiry travels with its batch (the longest asked for)", "[ledger]") {
+  Ledger l;
+  l.add("lingmo:quota:p1:0:m1", request(1, 1), 60);
+  l.add("lingmo:quota:p1:0:m1", request(1, 1), 90);
+  l.add("lingmo:usage:p1:2024-05-01", request(1, 1));
+  const Batch* b = l.take_batch("b1");
+  REQUIRE(b);
+  CHECK(b->ttl_s.at("lingmo:quota:p1:0:m1") == 90);
+  CHECK(b->ttl_s.count("lingmo:usage:p1:2024-05-01") == 0);
 }
