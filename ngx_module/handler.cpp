@@ -409,8 +409,14 @@ void GatewayRequest::begin_admission() {
   uint64_t seq = ++admission_seq_;
   std::weak_ptr<bool> alive = alive_;
   arm_timer(lcf_->quota_deadline);
-  Worker::instance()->admit_quota(plan_, [this, alive, seq](long long result) {
-    if (alive.expired() || !admitting_ || seq != admission_seq_) return;  // request gone or moved on
+  Worker::instance()->admit_quota(plan_, [this, alive, seq, plan = plan_](long long result) {
+    if (alive.expired() || !admitting_ || seq != admission_seq_) {
+      // The request is gone or went ahead without waiting: a reservation made now is returned.
+      if (result == 0 && Worker::instance())
+        for (const auto& item : plan.items)
+          Worker::instance()->record_counter(item.key, quota::correction(plan.estimate, {}, false), item.ttl_s);
+      return;
+    }
     admission_result_ = result;
     post(&wake_);
   });
