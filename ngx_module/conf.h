@@ -16,6 +16,7 @@ struct ngx_http_lingmo_main_conf_t {
   lingmo::crypto::SecretKey* secret;  // lingmo_secret_key_file; owned by the cycle pool
   ngx_str_t ca_bundle;                // lingmo_ca_bundle
   ngx_flag_t tls_verify;              // lingmo_tls_verify
+  ngx_flag_t test_clock;              // lingmo_test_clock (tests only: clock offset from Redis)
   ngx_uint_t circuit_failures;        // lingmo_circuit_breaker <failures> <cooldown>
   ngx_msec_t circuit_cooldown;
 };

@@ -38,6 +38,7 @@ bool ends_with(std::string_view s, std::string_view suffix) {
 }
 
 int64_t now_ms() {
+  if (Worker* w = Worker::instance()) return w->now_ms();
   ngx_time_t* tp = ngx_timeofday();
   return static_cast<int64_t>(tp->sec) * 1000 + static_cast<int64_t>(tp->msec);
 }
@@ -141,6 +142,7 @@ class GatewayRequest final : public SnapshotWaiter {
   void next_attempt();
   void begin_admission();
   void on_admission();
+  void on_admission_full(size_t index);
   bool start_call();
   quota::Cost actual_cost(const openai::Usage& u) const;
   void settle_quota(const quota::Cost& actual, bool delivered);
@@ -427,28 +429,37 @@ void GatewayRequest::on_admission() {
   if (timer_.timer_set) ngx_del_timer(&timer_);
   long long result = admission_result_;
   const std::string& pid = cand_->provider->cfg.id;
-  if (result > 0 && static_cast<size_t>(result) <= plan_.items.size()) {
-    // A rule is at its threshold: pass the provider over until that window resets, everywhere.
-    const quota::PlanItem& full = plan_.items[static_cast<size_t>(result) - 1];
-    config::ProviderState st;
-    st.kind = "threshold";
-    st.reason = "reached the switch threshold of " + full.describe;
-    if (full.window_end_ms) {
-      st.unusable_until_ms = full.window_end_ms;
-    } else {  // a one-off grant: until the provider is edited (e.g. a new grant entered)
-      st.unusable_until_ms = now_ms() + 365LL * 24 * 3600 * 1000;
-      st.fingerprint = cand_->provider->fingerprint;
-    }
-    Worker::instance()->set_state(pid, st);
-    route_.skipped.push_back({pid, st.reason, "over_threshold"});
-    plan_ = quota::Plan{};
-    return next_attempt();
-  }
+  if (result > 0 && static_cast<size_t>(result) <= plan_.items.size()) return on_admission_full(static_cast<size_t>(result));
   reserved_ = result == 0;
-  if (result < 0)
+  if (result < 0) {
+    // Redis did not answer in time: fail open, but bounded — this worker alone never admits more
+    // than a cap per window (docs/QUOTA.md).
+    long long local = Worker::instance()->admit_locally(plan_);
     ngx_log_error(NGX_LOG_WARN, r_->connection->log, 0, "lingmo: quota admission for %s got no answer from Redis; "
-                  "admitting without a reservation", pid.c_str());
+                  "%s locally", pid.c_str(), local == 0 ? "admitted" : "refused");
+    if (local > 0) return on_admission_full(static_cast<size_t>(local));
+  }
   if (!start_call()) next_attempt();
+}
+
+// Rule `index` (1-based) of the plan is at its threshold: pass the provider over until that
+// window resets, on every worker and node.
+void GatewayRequest::on_admission_full(size_t index) {
+  const std::string& pid = cand_->provider->cfg.id;
+  const quota::PlanItem& full = plan_.items[index - 1];
+  config::ProviderState st;
+  st.kind = "threshold";
+  st.reason = "reached the switch threshold of " + full.describe;
+  if (full.window_end_ms) {
+    st.unusable_until_ms = full.window_end_ms;
+  } else {  // a one-off grant: until the provider is edited (e.g. a new grant entered)
+    st.unusable_until_ms = now_ms() + 365LL * 24 * 3600 * 1000;
+    st.fingerprint = cand_->provider->fingerprint;
+  }
+  Worker::instance()->set_state(pid, st);
+  route_.skipped.push_back({pid, st.reason, "over_threshold"});
+  plan_ = quota::Plan{};
+  next_attempt();
 }
 
 // Starts the vendor call for cand_. False (with the failure recorded) if it could not start.
@@ -737,6 +748,7 @@ std::string GatewayRequest::skipped_header() const {
 
 std::vector<std::pair<std::string, std::string>> GatewayRequest::trail_headers(bool ok) const {
   std::vector<std::pair<std::string, std::string>> h;
+  if (Worker::instance() && Worker::instance()->degraded()) h.emplace_back("X-LingMo-Degraded", "redis-unavailable");
   if (!route_.skipped.empty()) h.emplace_back("X-LingMo-Skipped", skipped_header());
   if (tried_.empty()) return h;
   if (ok) h.emplace_back("X-LingMo-Provider", tried_.back().provider_id);
@@ -755,7 +767,8 @@ bool GatewayRequest::commit_stream() {
   bool ok = add_header(r_, "Cache-Control", "no-cache") && add_header(r_, "X-Accel-Buffering", "no") &&
             add_header(r_, "X-LingMo-Provider", current.provider_id) &&
             add_header(r_, "X-LingMo-Attempts", failover::attempts_header(trail, true)) &&
-            (route_.skipped.empty() || add_header(r_, "X-LingMo-Skipped", skipped_header()));
+            (route_.skipped.empty() || add_header(r_, "X-LingMo-Skipped", skipped_header())) &&
+            (!Worker::instance()->degraded() || add_header(r_, "X-LingMo-Degraded", "redis-unavailable"));
   ngx_int_t rc = ok ? ngx_http_send_header(r_) : NGX_ERROR;
   if (rc == NGX_ERROR || rc > NGX_OK) {
     done(rc);

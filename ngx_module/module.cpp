@@ -43,6 +43,8 @@ ngx_command_t commands[] = {
      offsetof(ngx_http_lingmo_main_conf_t, ca_bundle), nullptr},
     {ngx_string("lingmo_circuit_breaker"), NGX_HTTP_MAIN_CONF | NGX_CONF_TAKE2, lingmo_circuit_breaker,
      NGX_HTTP_MAIN_CONF_OFFSET, 0, nullptr},
+    {ngx_string("lingmo_test_clock"), NGX_HTTP_MAIN_CONF | NGX_CONF_FLAG, ngx_conf_set_flag_slot, NGX_HTTP_MAIN_CONF_OFFSET,
+     offsetof(ngx_http_lingmo_main_conf_t, test_clock), nullptr},
     {ngx_string("lingmo_tls_verify"), NGX_HTTP_MAIN_CONF | NGX_CONF_FLAG, ngx_conf_set_flag_slot, NGX_HTTP_MAIN_CONF_OFFSET,
      offsetof(ngx_http_lingmo_main_conf_t, tls_verify), nullptr},
     {ngx_string("lingmo_connect_timeout"), LOC_ANY | NGX_CONF_TAKE1, ngx_conf_set_msec_slot, NGX_HTTP_LOC_CONF_OFFSET,
@@ -231,6 +233,7 @@ void* create_main_conf(ngx_conf_t* cf) noexcept {
   if (!mcf) return nullptr;
   mcf->redis_port = 6379;
   mcf->tls_verify = NGX_CONF_UNSET;
+  mcf->test_clock = NGX_CONF_UNSET;
   mcf->circuit_failures = NGX_CONF_UNSET_UINT;
   mcf->circuit_cooldown = NGX_CONF_UNSET_MSEC;
   return mcf;
@@ -239,6 +242,7 @@ void* create_main_conf(ngx_conf_t* cf) noexcept {
 char* init_main_conf(ngx_conf_t* cf, void* conf) noexcept {
   auto* mcf = static_cast<ngx_http_lingmo_main_conf_t*>(conf);
   ngx_conf_init_value(mcf->tls_verify, 1);
+  ngx_conf_init_value(mcf->test_clock, 0);
   ngx_conf_init_uint_value(mcf->circuit_failures, 3);
   ngx_conf_init_msec_value(mcf->circuit_cooldown, 30000);
   bool used = mcf->redis_set & 2, redis = mcf->redis_set & 1;

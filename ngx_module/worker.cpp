@@ -99,8 +99,18 @@ void Worker::on_tick(ngx_event_t* ev) {
   ngx_add_timer(&self->tick_, kTickMs);
 }
 
+int64_t Worker::now_ms() const {
+  ngx_time_t* tp = ngx_timeofday();
+  return static_cast<int64_t>(tp->sec) * 1000 + static_cast<int64_t>(tp->msec) + clock_offset_ms_;
+}
+
 void Worker::refresh() {
   if (refreshing_ || !cmd_.connected()) return;
+  if (mcf_->test_clock)
+    cmd_.command({"GET", "lingmo:test:clock_offset_ms"}, [this](redisReply* r) {
+      if (r && r->type == REDIS_REPLY_STRING) clock_offset_ms_ = std::atoll(r->str);
+      if (r && r->type == REDIS_REPLY_NIL) clock_offset_ms_ = 0;
+    });
   refreshing_ = true;
   refresh_again_ = false;
   cmd_.command({"GET", schema::kConfigVersion}, [this](redisReply* r) {
@@ -280,6 +290,23 @@ void Worker::record_counter(const std::string& key, const usage::Counters& delta
   if (!ledger_.add(key, delta, ttl_s))
     ngx_log_error(NGX_LOG_ERR, log_, 0, "lingmo: usage buffer full, dropped a quota correction for %s", key.c_str());
   schedule_flush();
+}
+
+long long Worker::admit_locally(const quota::Plan& plan) {
+  if (local_admitted_.size() > 4096) local_admitted_.clear();  // old windows; bounded memory
+  auto field = [](const usage::Counters& c, const std::string& metric) {
+    if (metric == "requests") return c.requests;
+    if (metric == "prompt_tokens") return c.prompt_tokens;
+    if (metric == "completion_tokens") return c.completion_tokens;
+    return c.total_tokens;
+  };
+  for (size_t i = 0; i < plan.items.size(); ++i) {
+    const auto& it = plan.items[i];
+    int64_t used = field(local_admitted_[it.key], it.metric);
+    if (used >= it.cap || used + field(plan.estimate, it.metric) > it.cap) return static_cast<long long>(i + 1);
+  }
+  for (const auto& it : plan.items) local_admitted_[it.key].add(plan.estimate);
+  return 0;
 }
 
 }  // namespace lingmo::ngx

@@ -42,6 +42,10 @@ class Worker {
   static void shutdown();
 
   std::shared_ptr<const config::Snapshot> snapshot() const { return snapshot_; }
+  // Wall clock in epoch ms; with `lingmo_test_clock on` shifted by lingmo:test:clock_offset_ms.
+  int64_t now_ms() const;
+  // Redis unreachable: serving from the last snapshot, quotas counted locally (X-LingMo-Degraded).
+  bool degraded() const { return !cmd_.connected(); }
   CurlDriver& curl() { return curl_; }
   const ngx_http_lingmo_main_conf_t& conf() const { return *mcf_; }
 
@@ -66,6 +70,9 @@ class Worker {
   void admit_quota(const quota::Plan& plan, std::function<void(long long)> done);
   // Adds to a quota window counter through the usage ledger (batched, idempotent).
   void record_counter(const std::string& key, const usage::Counters& delta, int64_t ttl_s);
+  // Admission when Redis did not answer: bounded by what this worker alone admitted in the window
+  // (each worker at most one cap per window). Same verdicts as admit_quota.
+  long long admit_locally(const quota::Plan& plan);
   void forget(const std::string& provider_id);  // "clear:<id>" from an operator; "*" = all
 
  private:
@@ -90,6 +97,8 @@ class Worker {
   routing::StateOverlay overlay_;            // states reported here, until Redis has them
   std::set<std::string> overlay_confirmed_;  // ... whose Redis write was acknowledged
   failover::CircuitBook circuits_;
+  std::map<std::string, usage::Counters> local_admitted_;  // fail-open admissions per window key
+  int64_t clock_offset_ms_ = 0;
   std::string batch_prefix_;
   uint64_t batch_seq_ = 0;
   bool flush_sent_ = false;
