@@ -525,11 +525,11 @@ export class Stack {
   // POST /v1/chat/completions. Non-stream: { status, headers, text, json }. With {stream:true}
   // (or body.stream true): { status, headers, res } as soon as the headers arrive; read the body
   // with readStream(). `key: null` sends no Authorization header.
-  async chat(body, { key, stream, path: p = '/v1/chat/completions', headers = {}, agent } = {}) {
+  async chat(body, { key, stream, path: p = '/v1/chat/completions', headers = {}, agent, port } = {}) {
     let b = body;
     if (stream && b && typeof b === 'object' && b.stream === undefined) b = { ...b, stream: true };
     const isStream = stream ?? (b && typeof b === 'object' && b.stream === true);
-    const opts = { port: this.gatewayPort, method: 'POST', path: p, body: b, agent, headers: { ...this.authHeaders(key), ...headers } };
+    const opts = { port: port ?? this.gatewayPort, method: 'POST', path: p, body: b, agent, headers: { ...this.authHeaders(key), ...headers } };
     if (!isStream) return request(opts);
     const res = await rawRequest(opts);
     return { status: res.statusCode, headers: res.headers, res };
@@ -639,6 +639,29 @@ export class Stack {
     return this;
   }
 
+  // A second nginx node (same module, same Redis, same vendors, same conf) on its own port: the
+  // multi-node layout. Returns its port; stop() stops it too and checks its error log.
+  async startSecondNginx() {
+    const dir = path.join(this.dir, 'node2');
+    await fsp.mkdir(dir, { recursive: true });
+    await fsp.chmod(dir, 0o755);
+    const port = await freePort();
+    const conf = path.join(dir, 'nginx.conf');
+    await fsp.writeFile(conf, nginxConfText({ ...this, dir, gatewayPort: port }, this.conf));
+    const errFd = fs.openSync(path.join(dir, 'nginx.stderr'), 'w');
+    this.nginx2 = track(spawn(NGINX_BIN, ['-c', conf, '-p', dir + '/', '-e', path.join(dir, 'startup.log')],
+      { stdio: ['ignore', errFd, errFd], env: nginxEnv(dir) }));
+    this.nginx2.lingmoNginx = true;
+    this.nginx2Dir = dir;
+    fs.closeSync(errFd);
+    await waitFor(async () => {
+      if (this.nginx2.exitCode !== null) throw new Error(`second nginx exited: ${fs.readFileSync(path.join(dir, 'nginx.stderr'), 'utf8')}`);
+      const r = await request({ port, method: 'GET', path: '/v1/models', headers: this.authHeaders() });
+      return r.status === 200;
+    }, { timeout: 10000, what: 'second nginx to serve /v1/models' });
+    return port;
+  }
+
   // Stops everything. Throws (after cleaning up) if nginx needed SIGKILL or the error log shows a
   // crash or an [alert]/[crit]/[emerg] line.
   async stop() {
@@ -655,6 +678,16 @@ export class Stack {
           try { process.kill(pid, 'SIGKILL'); } catch { /* gone */ }
         }
       }
+    }
+    if (this.nginx2 && this.nginx2.exitCode === null) {
+      this.nginx2.kill('SIGQUIT');
+      if (!(await waitExit(this.nginx2, 10000))) {
+        this.problems.push('second nginx did not exit within 10 s of SIGQUIT');
+        this.nginx2.kill('SIGKILL');
+      }
+      const log2 = fs.existsSync(path.join(this.nginx2Dir, 'error.log')) ? fs.readFileSync(path.join(this.nginx2Dir, 'error.log'), 'utf8') : '';
+      const bad2 = log2.split('\n').filter((l) => BAD_LOG_LINE.test(l));
+      if (bad2.length) this.problems.push(`second nginx error log has bad lines:\n  ${bad2.slice(0, 20).join('\n  ')}`);
     }
     await Promise.all(this.vendors.map(async (v) => {
       v.child.kill('SIGTERM');

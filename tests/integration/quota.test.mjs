@@ -7,7 +7,11 @@ import assert from 'node:assert/strict';
 import { startStack, chatBody, sleep, waitFor, MODEL } from './harness.mjs';
 
 let stack;
-before(async () => { stack = await startStack({ vendors: 2 }); });
+let node2;  // a second nginx node on the same Redis
+before(async () => {
+  stack = await startStack({ vendors: 2, nginxConf: { http: 'lingmo_test_clock on;' } });
+  node2 = await stack.startSecondNginx();
+});
 after(async () => { await stack?.stop(); });
 beforeEach(async () => {
   await stack.resetVendors();
@@ -19,6 +23,7 @@ afterEach(async () => {
   stack.checkLog();
   await seedV1();  // back to the plain provider (no quota rules)
   await stack.redis('EVAL', "for _, k in ipairs(redis.call('KEYS', 'lingmo:quota:*')) do redis.call('DEL', k) end", '0');
+  await stack.redis('DEL', 'lingmo:test:clock_offset_ms');
 });
 
 // Re-seeds provider v1 (priority 10) with extra arguments (quota rules, threshold).
@@ -58,10 +63,10 @@ test('a per-provider threshold overrides the global one', async () => {
   assert.equal((await stack.vendor(1).stats()).requests, 5);
 });
 
-test('100 concurrent requests against a quota for 10 admit exactly 10 on v1, all succeed', async () => {
+test('100 concurrent requests on two nginx nodes x 2 workers against a quota for 10 admit exactly 10', async () => {
   await seedV1('--quota', 'requests/day=10', '--threshold', '1');
   await stack.vendor(1).mode({ mode: 'normal', delay_ms: 50 });
-  const results = await Promise.all(Array.from({ length: 100 }, () => stack.chat(chatBody())));
+  const results = await Promise.all(Array.from({ length: 100 }, (_, i) => stack.chat(chatBody(), { port: i % 2 ? node2 : undefined })));
   assert.ok(results.every((r) => r.status === 200), 'no client request failed');
   const onV1 = results.filter((r) => providerOf(r) === 'v1').length;
   assert.equal(onV1, 10, 'the cap holds across both workers');
@@ -144,4 +149,28 @@ test('Redis not answering in time: the request is admitted (fail open), never st
   } finally {
     process.kill(pid, 'SIGCONT');
   }
+});
+
+test('a provider parked at its threshold comes back exactly when its window resets (test clock)', async () => {
+  await seedV1('--quota', 'requests/minute=2', '--threshold', '1');
+  const served = [];
+  for (let i = 0; i < 3; i++) served.push(providerOf(await stack.chat(chatBody())));
+  assert.deepEqual(served, ['v1', 'v1', 'v2']);
+  const st = JSON.parse(await stack.redis('HGET', 'lingmo:provider_state', 'v1'));
+  assert.equal(st.kind, 'threshold');
+  assert.equal(st.unusable_until_ms % 60000, 0, 'until the minute boundary');
+  // A second before the reset (test clock): still parked, on both nodes.
+  const toReset = st.unusable_until_ms - Date.now();
+  await stack.redis('SET', 'lingmo:test:clock_offset_ms', String(toReset - 1000));
+  await stack.redis('PUBLISH', 'lingmo:events', 'clock');
+  await sleep(150);
+  assert.equal(providerOf(await stack.chat(chatBody())), 'v2');
+  assert.equal(providerOf(await stack.chat(chatBody(), { port: node2 })), 'v2');
+  // At the reset: back on v1 with a fresh window, everywhere.
+  await stack.redis('SET', 'lingmo:test:clock_offset_ms', String(toReset + 100));
+  await stack.redis('PUBLISH', 'lingmo:events', 'clock');
+  await sleep(150);
+  assert.equal(providerOf(await stack.chat(chatBody())), 'v1');
+  assert.equal(providerOf(await stack.chat(chatBody(), { port: node2 })), 'v1');
+  assert.equal(providerOf(await stack.chat(chatBody())), 'v2', 'the new window holds 2 again');
 });

@@ -113,10 +113,14 @@ test('requests served while Redis is down are counted exactly once after it come
   const s = await stack.chatStream(chatBody());  // streams too
   assert.equal(s.status, 200);
   assert.equal(s.events.at(-1).data, '[DONE]');
+  // The answers say the gateway runs degraded (Redis unreachable).
+  const d = await stack.chat(chatBody());
+  assert.equal(d.status, 200);
+  assert.equal(d.headers['x-lingmo-degraded'], 'redis-unavailable');
   await sleep(1500);  // let the workers notice and retry against the dead port
   await stack.startRedis();
 
-  const want = plus(base, { requests: 6, prompt_tokens: 60, completion_tokens: 18, total_tokens: 78 });
+  const want = plus(base, { requests: 7, prompt_tokens: 70, completion_tokens: 21, total_tokens: 91 });
   const t0 = performance.now();
   await expectUsage('v1', want, { timeout: 4500 });
   process.stderr.write(`# usage reached Redis ${(performance.now() - t0 - 1200).toFixed(0)} ms after restart\n`);
@@ -135,4 +139,24 @@ test('requests served while Redis is down are counted exactly once after it come
   const r = await stack.chat(chatBody());
   assert.equal(r.status, 200);
   await expectUsage('v1', plus(want, { requests: 1, prompt_tokens: 10, completion_tokens: 3, total_tokens: 13 }));
+});
+
+test('Redis paused (SIGSTOP) under load: no request fails or stalls, usage is counted exactly once', async () => {
+  const base = await settledUsage('v1');
+  const pid = stack.redisChild.pid;
+  process.kill(pid, 'SIGSTOP');
+  let n = 0;
+  try {
+    // ~4 s of load: past the 3 s after which a silent Redis link is reset.
+    const t0 = Date.now();
+    while (Date.now() - t0 < 4000) {
+      const batch = await Promise.all(Array.from({ length: 5 }, () => stack.chat(chatBody())));
+      for (const r of batch) assert.equal(r.status, 200, r.text);
+      n += batch.length;
+    }
+  } finally {
+    process.kill(pid, 'SIGCONT');
+  }
+  await expectUsage('v1', plus(base, { requests: n, prompt_tokens: 10 * n, completion_tokens: 3 * n, total_tokens: 13 * n }),
+    { timeout: 8000 });
 });
