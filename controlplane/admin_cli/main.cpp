@@ -261,8 +261,9 @@ int main(int argc, char** argv) {
   settings->require_subcommand(1);
   std::string skey, svalue;
   auto* sset = settings->add_subcommand("set", "set a setting (takes effect within a second, no reload)");
-  sset->add_option("key", skey, "threshold (0-1, default 0.99) | auto_switch (on|off) | pin (provider id, '' = none)")
-      ->required()->check(CLI::IsMember({"threshold", "auto_switch", "pin"}));
+  sset->add_option("key", skey, "threshold (0-1, default 0.99) | auto_switch (on|off) | pin (provider id, '' = none) | "
+                               "warn_levels (alert shares, default 0.8,0.95)")
+      ->required()->check(CLI::IsMember({"threshold", "auto_switch", "pin", "warn_levels"}));
   sset->add_option("value", svalue)->required();
   sset->callback([&] {
     if (skey == "threshold") {
@@ -271,6 +272,11 @@ int main(int argc, char** argv) {
       if (!end || *end || !(t > 0 && t <= 1)) die("threshold must be a number in (0, 1]");
     }
     if (skey == "auto_switch" && svalue != "on" && svalue != "off") die("auto_switch is on or off");
+    if (skey == "warn_levels") {
+      std::vector<std::string> w;
+      schema::settings_from_hash({{"warn_levels", svalue}}, &w);
+      if (!w.empty()) die(w.front());
+    }
     auto r = open_redis(g);
     if (skey == "pin" && svalue.empty())
       must(r->run({"HDEL", schema::kSettings, "pin"}), "HDEL");
@@ -285,7 +291,9 @@ int main(int argc, char** argv) {
     std::vector<std::string> warnings;
     auto s = schema::settings_from_hash(must(r->hgetall(schema::kSettings), "HGETALL"), &warnings);
     std::cout << "threshold=" << s.threshold << " auto_switch=" << (s.auto_switch ? "on" : "off")
-              << " pin=" << (s.pin.empty() ? "(none)" : s.pin) << "\n";
+              << " pin=" << (s.pin.empty() ? "(none)" : s.pin) << " warn_levels=";
+    for (size_t i = 0; i < s.warn_levels.size(); ++i) std::cout << (i ? "," : "") << s.warn_levels[i];
+    std::cout << "\n";
     for (const auto& w : warnings) std::cerr << "warning: " << w << "\n";
   });
 

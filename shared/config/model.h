@@ -37,6 +37,7 @@ struct Settings {
   double threshold = 0.99;  // global switch threshold
   bool auto_switch = true;  // off: always the first candidate, no failover, quotas not enforced
   std::string pin;          // a provider id that takes all traffic it can serve
+  std::vector<double> warn_levels{0.8, 0.95};  // shares of a quota that raise alerts (control plane)
 };
 
 // A client credential. Only the SHA-256 of the secret is stored.

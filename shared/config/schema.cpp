@@ -4,6 +4,7 @@
 #include <rapidjson/stringbuffer.h>
 #include <rapidjson/writer.h>
 
+#include <algorithm>
 #include <cctype>
 #include <cstdlib>
 
@@ -209,6 +210,28 @@ config::Settings settings_from_hash(const std::map<std::string, std::string>& h,
   }
   if (auto it = h.find("auto_switch"); it != h.end()) s.auto_switch = !(it->second == "0" || it->second == "off" || it->second == "false");
   if (auto it = h.find("pin"); it != h.end()) s.pin = it->second;
+  if (auto it = h.find("warn_levels"); it != h.end()) {
+    std::vector<double> levels;
+    bool ok = true;
+    std::string item;
+    for (size_t i = 0; i <= it->second.size(); ++i) {
+      if (i == it->second.size() || it->second[i] == ',') {
+        char* end = nullptr;
+        double v = std::strtod(item.c_str(), &end);
+        ok = ok && !item.empty() && end && *end == '\0' && v > 0 && v <= 1;
+        levels.push_back(v);
+        item.clear();
+      } else {
+        item.push_back(it->second[i]);
+      }
+    }
+    if (ok) {
+      std::sort(levels.begin(), levels.end());
+      s.warn_levels = levels;
+    } else if (warnings) {
+      warnings->push_back("setting warn_levels=\"" + it->second + "\" ignored: expected e.g. 0.8,0.95");
+    }
+  }
   return s;
 }
 

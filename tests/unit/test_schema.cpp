@@ -186,3 +186,25 @@ TEST_CASE("usage key names", "[schema]") {
   CHECK(schema::usage_key("deepseek", "2024-05-01") == "lingmo:usage:deepseek:2024-05-01");
   CHECK(schema::usage_batch_key("w1-42") == "lingmo:usage:batch:w1-42");
 }
+
+TEST_CASE("settings: defaults, valid values, and bad values ignored with a warning", "[schema]") {
+  std::vector<std::string> w;
+  auto d = schema::settings_from_hash({}, &w);
+  CHECK(d.threshold == Approx(0.99));
+  CHECK(d.auto_switch);
+  CHECK(d.pin.empty());
+  CHECK(d.warn_levels == std::vector<double>{0.8, 0.95});
+  CHECK(w.empty());
+
+  auto s = schema::settings_from_hash({{"threshold", "0.9"}, {"auto_switch", "0"}, {"pin", "p1"}, {"warn_levels", "0.95,0.5"}}, &w);
+  CHECK(s.threshold == Approx(0.9));
+  CHECK_FALSE(s.auto_switch);
+  CHECK(s.pin == "p1");
+  CHECK(s.warn_levels == std::vector<double>{0.5, 0.95});
+  CHECK(w.empty());
+
+  auto bad = schema::settings_from_hash({{"threshold", "1.5"}, {"warn_levels", "0.8,,x"}}, &w);
+  CHECK(bad.threshold == Approx(0.99));
+  CHECK(bad.warn_levels == std::vector<double>{0.8, 0.95});
+  CHECK(w.size() == 2);
+}
