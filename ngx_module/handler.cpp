@@ -229,9 +229,10 @@ GatewayRequest::~GatewayRequest() {
     // The client went away mid-call: charge what was relayed, release the rest of the reservation.
     Worker::instance()->abandon(cand_->provider->cfg.id);
     quota::Cost spent = actual_cost(relay_ ? relay_->usage() : openai::Usage{});
-    Worker::instance()->record_usage(cand_->provider->cfg.id,
-                                     usage::Counters{1, committed_ ? spent.prompt_tokens : 0, committed_ ? spent.completion_tokens : 0,
-                                                     committed_ ? spent.total_tokens : 0, 0});
+    usage::Counters u;
+    if (committed_) u = spent;
+    u.requests = 1;
+    Worker::instance()->record_usage(cand_->provider->cfg.id, u);
     settle_quota(spent, committed_);
   }
   call_.reset();  // a client that went away cancels the vendor call here
@@ -503,6 +504,7 @@ quota::Cost GatewayRequest::actual_cost(const openai::Usage& u) const {
     c.completion_tokens = relay_ ? (relay_->streamed_chars() + 3) / 4 : 0;
     c.total_tokens = c.prompt_tokens + c.completion_tokens;
   }
+  c.cost_micros = cand_->provider->cfg.cost_micros(c.prompt_tokens, c.completion_tokens);
   return c;
 }
 
@@ -650,9 +652,9 @@ void GatewayRequest::finish_attempt() {
   rec.status = status;
   if (rec.failure != Failure::kNone) return fail_attempt(std::move(rec));
 
-  usage::Counters u{1, usage.prompt_tokens, usage.completion_tokens, usage.total_tokens, 0};
-  Worker::instance()->record_usage(rec.provider_id, u);
-  settle_quota(actual_cost(usage), true);
+  quota::Cost spent = actual_cost(usage);
+  Worker::instance()->record_usage(rec.provider_id, spent);
+  settle_quota(spent, true);
   Worker::instance()->report(*cand_->provider, Failure::kNone, nullptr, c.hint_headers, now_ms());
   tried_.push_back(std::move(rec));
   if (timer_.timer_set) ngx_del_timer(&timer_);
@@ -672,15 +674,13 @@ void GatewayRequest::finish_attempt() {
 
 void GatewayRequest::fail_attempt(AttemptRecord rec, const failover::Classification* cls) {
   // A stream that reached the client consumed tokens even if it broke: charge what was relayed.
-  usage::Counters u{1, 0, 0, 0, 1};
-  if (committed_ || (relay_ && relay_->usage().present)) {
-    quota::Cost spent = actual_cost(relay_ ? relay_->usage() : openai::Usage{});
-    u.prompt_tokens = spent.prompt_tokens;
-    u.completion_tokens = spent.completion_tokens;
-    u.total_tokens = spent.total_tokens;
-  }
+  quota::Cost spent = actual_cost(relay_ ? relay_->usage() : openai::Usage{});
+  usage::Counters u;
+  if (committed_ || (relay_ && relay_->usage().present)) u = spent;
+  u.requests = 1;
+  u.failures = 1;
   Worker::instance()->record_usage(rec.provider_id, u);
-  settle_quota(actual_cost(relay_ ? relay_->usage() : openai::Usage{}), committed_);
+  settle_quota(spent, committed_);
   Worker::instance()->report(*cand_->provider, rec.failure, cls, call_ ? call_->hint_headers : std::map<std::string, std::string>{},
                              now_ms());
   if (timer_.timer_set) ngx_del_timer(&timer_);

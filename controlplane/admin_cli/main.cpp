@@ -115,6 +115,8 @@ int main(int argc, char** argv) {
   padd->add_option("--quota", quotas,
                    "free quota rule METRIC/WINDOW=LIMIT[@ZONE][:MODEL], e.g. requests/day=1500@America/Los_Angeles, "
                    "total_tokens/oneoff=1000000:qwen-plus (repeatable; docs/QUOTA.md)");
+  padd->add_option("--price-input", np.price_input, "price per 1M prompt tokens (for cost/... quota rules)");
+  padd->add_option("--price-output", np.price_output, "price per 1M completion tokens");
   padd->add_option("--threshold", np.threshold, "switch away at this share of a quota, e.g. 0.95 (default: the global setting)")
       ->check(CLI::Range(0.0, 1.0));
   padd->callback([&] {
@@ -310,7 +312,9 @@ int main(int argc, char** argv) {
       auto zone = must(quota::TimeZone::load(q.tz), "zone");
       auto span = q.span(now_ms() / 1000, *zone);
       auto h = must(r->hgetall(quota::counter_key(pid, i, span.id)), "HGETALL");
-      std::string used = h.count(q.metric) ? h[q.metric] : "0";
+      std::string field = quota::counter_field(q.metric);
+      std::string used = h.count(field) ? h[field] : "0";
+      if (q.metric == "cost") used = std::to_string(std::atoll(used.c_str()) / 1e6);
       std::cout << i << "\t" << q.describe() << "\twindow=" << span.id << "\tused=" << used << "\n";
     }
   });

@@ -30,6 +30,14 @@ struct Provider {
   std::map<std::string, std::string> headers;  // extra request headers the vendor wants
   std::vector<quota::Rule> quotas;             // free quota rules (quota/rules.h)
   double threshold = 0;                        // share of a quota at which to switch; 0 = global
+  double price_input = 0;                      // currency units per 1M prompt tokens (cost quotas)
+  double price_output = 0;                     // currency units per 1M completion tokens
+
+  // Money for a number of tokens, in millionths of the currency (price per 1M tokens x tokens).
+  int64_t cost_micros(int64_t prompt_tokens, int64_t completion_tokens) const {
+    return static_cast<int64_t>(static_cast<double>(prompt_tokens) * price_input +
+                                static_cast<double>(completion_tokens) * price_output + 0.5);
+  }
 };
 
 // System settings (lingmo:settings), written by the admin side.

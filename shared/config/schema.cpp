@@ -87,8 +87,11 @@ std::string to_json(const config::Provider& p) {
     w.StartObject();
     kv(w, "metric", q.metric);
     kv(w, "window", quota::window_name(q.window));
-    w.Key("limit");
-    w.Int64(q.limit);
+    w.Key("limit");  // as written: currency units for cost
+    if (q.metric == "cost")
+      w.Double(quota::limit_to_units(q.metric, q.limit));
+    else
+      w.Int64(q.limit);
     kv(w, "tz", q.tz);
     kv(w, "model", q.model);
     w.EndObject();
@@ -97,6 +100,15 @@ std::string to_json(const config::Provider& p) {
   if (p.threshold > 0) {
     w.Key("threshold");
     w.Double(p.threshold);
+  }
+  if (p.price_input > 0 || p.price_output > 0) {
+    w.Key("prices");
+    w.StartObject();
+    w.Key("input_per_mtok");
+    w.Double(p.price_input);
+    w.Key("output_per_mtok");
+    w.Double(p.price_output);
+    w.EndObject();
   }
   w.EndObject();
   return sb.GetString();
@@ -151,13 +163,23 @@ Result<config::Provider> provider_from_json(std::string_view json) {
       auto w = quota::parse_window(json::get_string(q, "window", "day"));
       if (!w) return R::fail("provider " + p.id + ": " + w.error());
       r.window = w.value();
-      r.limit = json::get_int(q, "limit", 0);
+      if (auto l = q.FindMember("limit"); l != q.MemberEnd() && l->value.IsNumber())
+        r.limit = quota::limit_from_units(r.metric, l->value.GetDouble());
       if (r.limit <= 0) return R::fail("provider " + p.id + ": quota limit must be positive");
       r.tz = json::get_string(q, "tz", "UTC");
       if (r.tz.empty()) r.tz = "UTC";
       r.model = json::get_string(q, "model");
       p.quotas.push_back(std::move(r));
     }
+  }
+  if (auto it = d.FindMember("prices"); it != d.MemberEnd() && it->value.IsObject()) {
+    auto num = [&](const char* k) {
+      auto f = it->value.FindMember(k);
+      return f != it->value.MemberEnd() && f->value.IsNumber() ? f->value.GetDouble() : 0.0;
+    };
+    p.price_input = num("input_per_mtok");
+    p.price_output = num("output_per_mtok");
+    if (p.price_input < 0 || p.price_output < 0) return R::fail("provider " + p.id + ": prices cannot be negative");
   }
   if (auto it = d.FindMember("threshold"); it != d.MemberEnd() && it->value.IsNumber()) {
     p.threshold = it->value.GetDouble();

@@ -22,7 +22,7 @@ using Cost = usage::Counters;
 
 struct PlanItem {
   std::string key;      // counter hash of the rule's current window
-  std::string metric;   // field compared with the cap
+  std::string metric;   // counter field compared with the cap (cost -> cost_micros)
   int64_t cap = 0;
   int64_t ttl_s = 0;    // 0 = never expires (one-off grants)
   int64_t window_end_ms = 0;

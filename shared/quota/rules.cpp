@@ -2,6 +2,7 @@
 
 #include <cmath>
 #include <cstdio>
+#include <cstdlib>
 #include <stdexcept>
 
 #include "util/civil.h"
@@ -38,7 +39,17 @@ Result<Window> parse_window(std::string_view s) {
 }
 
 bool valid_metric(std::string_view m) {
-  return m == "requests" || m == "prompt_tokens" || m == "completion_tokens" || m == "total_tokens";
+  return m == "requests" || m == "prompt_tokens" || m == "completion_tokens" || m == "total_tokens" || m == "cost";
+}
+
+const char* counter_field(const std::string& metric) { return metric == "cost" ? "cost_micros" : metric.c_str(); }
+
+int64_t limit_from_units(const std::string& metric, double units) {
+  return metric == "cost" ? std::llround(units * 1e6) : std::llround(units);
+}
+
+double limit_to_units(const std::string& metric, int64_t limit) {
+  return metric == "cost" ? static_cast<double>(limit) / 1e6 : static_cast<double>(limit);
 }
 
 Rule::Span Rule::span(int64_t now_s, const TimeZone& zone) const {
@@ -74,7 +85,15 @@ Rule::Span Rule::span(int64_t now_s, const TimeZone& zone) const {
 }
 
 std::string Rule::describe() const {
-  return std::to_string(limit) + " " + metric + "/" + window_name(window) + (tz != "UTC" ? " (" + tz + ")" : "") +
+  std::string amount;
+  if (metric == "cost") {
+    char buf[64];
+    std::snprintf(buf, sizeof buf, "%.6g", limit_to_units(metric, limit));
+    amount = buf;
+  } else {
+    amount = std::to_string(limit);
+  }
+  return amount + " " + metric + "/" + window_name(window) + (tz != "UTC" ? " (" + tz + ")" : "") +
          (model.empty() ? "" : " for " + model);
 }
 
@@ -98,13 +117,13 @@ Result<Rule> parse_rule_spec(std::string_view spec) {
     r.tz = std::string(rest.substr(at + 1));
     rest = rest.substr(0, at);
   }
-  try {
-    size_t used = 0;
-    r.limit = std::stoll(std::string(rest), &used);
-    if (used != rest.size() || r.limit <= 0) throw std::invalid_argument("limit");
-  } catch (...) {
-    return R::fail("quota limit \"" + std::string(rest) + "\" must be a positive integer");
-  }
+  std::string text(rest);
+  char* end = nullptr;
+  double v = std::strtod(text.c_str(), &end);
+  bool integral = r.metric == "cost" || text.find_first_not_of("0123456789") == std::string::npos;
+  if (text.empty() || !end || *end != '\0' || !(v > 0) || !integral)
+    return R::fail("quota limit \"" + text + "\" must be a positive " + (r.metric == "cost" ? "amount" : "integer"));
+  r.limit = limit_from_units(r.metric, v);
   return r;
 }
 

@@ -7,14 +7,14 @@ namespace lingmo::usage {
 
 const char* const kApplyBatchScript =
     "if redis.call('SET', KEYS[1], '1', 'NX', 'EX', ARGV[1]) then\n"
-    "  local fields = {'requests', 'prompt_tokens', 'completion_tokens', 'total_tokens', 'failures'}\n"
+    "  local fields = {'requests', 'prompt_tokens', 'completion_tokens', 'total_tokens', 'failures', 'cost_micros'}\n"
     "  local nkeys = #KEYS - 1\n"
     "  for k = 2, #KEYS do\n"
-    "    for f = 1, 5 do\n"
-    "      local n = tonumber(ARGV[1 + (k - 2) * 5 + f])\n"
+    "    for f = 1, 6 do\n"
+    "      local n = tonumber(ARGV[1 + (k - 2) * 6 + f])\n"
     "      if n ~= 0 then redis.call('HINCRBY', KEYS[k], fields[f], n) end\n"
     "    end\n"
-    "    local ttl = tonumber(ARGV[1 + nkeys * 5 + (k - 1)] or '0')\n"
+    "    local ttl = tonumber(ARGV[1 + nkeys * 6 + (k - 1)] or '0')\n"
     "    if ttl > 0 and redis.call('TTL', KEYS[k]) < 0 then redis.call('EXPIRE', KEYS[k], ttl) end\n"
     "  end\n"
     "  return 1\n"
@@ -27,6 +27,7 @@ void Counters::add(const Counters& o) {
   completion_tokens += o.completion_tokens;
   total_tokens += o.total_tokens;
   failures += o.failures;
+  cost_micros += o.cost_micros;
 }
 
 bool Ledger::add(const std::string& usage_key, const Counters& c, int64_t ttl_s) {
@@ -63,7 +64,7 @@ std::vector<std::string> Ledger::eval_args(const Batch& b, const std::string& ma
   a.push_back(std::to_string(marker_ttl_s));
   for (const auto& e : b.entries) {
     const Counters& c = e.second;
-    for (int64_t v : {c.requests, c.prompt_tokens, c.completion_tokens, c.total_tokens, c.failures})
+    for (int64_t v : {c.requests, c.prompt_tokens, c.completion_tokens, c.total_tokens, c.failures, c.cost_micros})
       a.push_back(std::to_string(v));
   }
   for (const auto& e : b.entries) {  // then one expiry per key (0 = none), set only on keys without one

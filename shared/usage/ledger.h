@@ -19,12 +19,14 @@ struct Counters {
   int64_t completion_tokens = 0;
   int64_t total_tokens = 0;
   int64_t failures = 0;
+  int64_t cost_micros = 0;  // money, in millionths of the provider's currency (prices per 1M tokens)
   void add(const Counters& o);
 };
 
-inline constexpr const char* kFields[] = {"requests", "prompt_tokens", "completion_tokens", "total_tokens", "failures"};
+inline constexpr const char* kFields[] = {"requests", "prompt_tokens", "completion_tokens", "total_tokens", "failures", "cost_micros"};
+inline constexpr int kFieldCount = 6;
 
-// KEYS[1] = batch marker, KEYS[2..] = usage hashes; ARGV[1] = marker TTL seconds, then five
+// KEYS[1] = batch marker, KEYS[2..] = usage hashes; ARGV[1] = marker TTL seconds, then six
 // increments per usage hash in kFields order, then one expiry (seconds, 0 = none) per hash, set
 // only where the hash has none yet. Returns 1 if applied, 0 if already applied.
 extern const char* const kApplyBatchScript;

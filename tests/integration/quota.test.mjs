@@ -174,3 +174,16 @@ test('a provider parked at its threshold comes back exactly when its window rese
   assert.equal(providerOf(await stack.chat(chatBody(), { port: node2 })), 'v1');
   assert.equal(providerOf(await stack.chat(chatBody())), 'v2', 'the new window holds 2 again');
 });
+
+test('a money balance: spent at the provider\'s prices, switched away before it runs out', async () => {
+  // 10 prompt tokens x 100 + 3 completion tokens x 1000 per 1M = 0.004 per answer; balance 0.02.
+  await seedV1('--price-input', '100', '--price-output', '1000', '--quota', 'cost/oneoff=0.02', '--threshold', '1');
+  const served = [];
+  for (let i = 0; i < 7; i++) served.push(providerOf(await stack.chat(chatBody({ max_tokens: 3 }))));
+  const onV1 = served.filter((p) => p === 'v1').length;
+  assert.ok(onV1 >= 3 && onV1 <= 5, `v1 served ${onV1} answers of 0.004 from a 0.02 balance`);
+  assert.deepEqual(served.slice(onV1), Array(7 - onV1).fill('v2'), 'then v2 took over for good');
+  await waitFor(async () => (await counter('cost_micros')) === 4000 * onV1, { what: `cost = 0.004 x ${onV1}` });
+  const out = await stack.admin('quota', 'v1');
+  assert.match(out, /0\.02 cost\/oneoff/);
+});

@@ -104,10 +104,11 @@ TEST_CASE("ledger max_keys drops new keys but keeps aggregating known ones", "[l
   CHECK(l.add("k3", request(1, 0)));  // the buffer emptied into the batch: room again
 }
 
-TEST_CASE("eval_args lays out script, numkeys, marker, keys, ttl, five numbers per key, then expiries", "[ledger]") {
+TEST_CASE("eval_args lays out script, numkeys, marker, keys, ttl, six numbers per key, then expiries", "[ledger]") {
   Batch b;
   b.id = "b1";
   b.entries = {{"lingmo:usage:p1:2024-05-01", request(10, 5, true)}, {"lingmo:usage:p2:2024-05-01", request(7, 3)}};
+  b.entries[1].second.cost_micros = 4200;
   b.ttl_s["lingmo:usage:p2:2024-05-01"] = 120;
   auto a = Ledger::eval_args(b, "lingmo:usage:batch:b1", 172800);
 
@@ -115,13 +116,13 @@ TEST_CASE("eval_args lays out script, numkeys, marker, keys, ttl, five numbers p
       "EVAL", usage::kApplyBatchScript, "3", "lingmo:usage:batch:b1",
       "lingmo:usage:p1:2024-05-01", "lingmo:usage:p2:2024-05-01",
       "172800",
-      "1", "10", "5", "15", "1",  // p1 in kFields order
-      "1", "7", "3", "10", "0",   // p2
+      "1", "10", "5", "15", "1", "0",    // p1 in kFields order
+      "1", "7", "3", "10", "0", "4200",  // p2
       "0", "120",                 // expiries: p1 none, p2 120 s
   };
   CHECK(a == expected);
   CHECK(std::vector<std::string>(std::begin(usage::kFields), std::end(usage::kFields)) ==
-        std::vector<std::string>{"requests", "prompt_tokens", "completion_tokens", "total_tokens", "failures"});
+        std::vector<std::string>{"requests", "prompt_tokens", "completion_tokens", "total_tokens", "failures", "cost_micros"});
 }
 
 TEST_CASE("utc_day formats an epoch-milliseconds instant in UTC", "[ledger]") {
