@@ -11,7 +11,7 @@ after(async () => { await stack?.stop(); });
 beforeEach(async () => { await stack.resetVendors(); });
 afterEach(() => { stack.checkLog(); });
 
-const ZERO = { requests: 0, prompt_tokens: 0, completion_tokens: 0, total_tokens: 0, failures: 0 };
+const ZERO = { requests: 0, prompt_tokens: 0, completion_tokens: 0, total_tokens: 0, failures: 0, cost_micros: 0 };
 const msgs = (n) => Array.from({ length: n }, (_, i) => ({ role: i % 2 ? 'assistant' : 'user', content: `m${i}` }));
 
 function plus(a, b) {
