@@ -256,7 +256,15 @@ void Worker::report(const config::RuntimeProvider& p, failover::Failure f, const
       breaker.on_success();  // the vendor answered: it is reachable, whatever it said
   }
   std::optional<config::ProviderState> st;
-  if (c) st = failover::penalty(f, *c, p.fingerprint, now_ms);
+  if (c) {
+    // The vendor says "exhausted" without saying until when: the provider's own rules know —
+    // the latest reset among its windowed rules (a daily quota comes back at the day's end).
+    failover::PenaltyPolicy policy;
+    for (size_t i = 0; i < p.cfg.quotas.size() && i < p.zones.size(); ++i)
+      if (p.cfg.quotas[i].window != quota::Window::kOneOff)
+        policy.quota_reset_ms = std::max(policy.quota_reset_ms, p.cfg.quotas[i].span(now_ms / 1000, *p.zones[i]).end_s * 1000);
+    st = failover::penalty(f, *c, p.fingerprint, now_ms, policy);
+  }
   if (!st) st = failover::from_rate_headers(headers, now_ms);
   if (st) set_state(p.cfg.id, *st);
 }

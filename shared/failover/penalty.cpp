@@ -44,7 +44,7 @@ std::optional<config::ProviderState> penalty(Failure f, const Classification& c,
   std::string why = c.message.empty() ? c.note : c.message;
   switch (f) {
     case Failure::kQuotaExhausted: {
-      int64_t until = now_ms + p.quota_park_ms;
+      int64_t until = p.quota_reset_ms > now_ms ? p.quota_reset_ms : now_ms + p.quota_park_ms;
       if (!c.reset.empty())
         if (auto r = next_reset_ms(c.reset, now_ms)) until = *r;
       return make(until, "quota", why);

@@ -17,12 +17,15 @@ namespace lingmo::failover {
 
 struct PenaltyPolicy {
   int64_t quota_park_ms = 3600'000;        // exhausted and no reset known (e.g. a money balance)
+  int64_t quota_reset_ms = 0;              // > 0: when the provider's own quota rules reset (epoch ms)
   int64_t rate_cooldown_ms = 10'000;       // rate limited without a hint
   int64_t rate_cooldown_max_ms = 600'000;  // never trust a hint beyond this
   int64_t auth_park_ms = 365LL * 24 * 3600'000;  // "until the provider is edited" (fingerprint)
 };
 
 // The state to record after a failed attempt, or nullopt if the provider keeps its standing.
+// Quota exhausted parks until the reset the vendor's error implies (e.g. Gemini per-day: midnight
+// Pacific), else until the provider's own quota rules reset (policy.quota_reset_ms), else an hour.
 std::optional<config::ProviderState> penalty(Failure f, const Classification& c, const std::string& fingerprint,
                                              int64_t now_ms, const PenaltyPolicy& policy = {});
 

@@ -187,3 +187,16 @@ test('a money balance: spent at the provider\'s prices, switched away before it 
   const out = await stack.admin('quota', 'v1');
   assert.match(out, /0\.02 cost\/oneoff/);
 });
+
+test('a vendor saying "exhausted" parks the provider until its own quota rules reset', async () => {
+  await seedV1('--quota', 'requests/day=1000@Asia/Shanghai', '--quota', 'requests/minute=100');
+  await stack.vendor(1).mode({ mode: '429', times: 1 });  // OpenAI insufficient_quota, no reset given
+  const r = await stack.chat(chatBody());
+  assert.equal(r.headers['x-lingmo-attempts'], 'v1=429;v2=ok');
+  const st = JSON.parse(await stack.redis('HGET', 'lingmo:provider_state', 'v1'));
+  assert.equal(st.kind, 'quota');
+  const sh = new Intl.DateTimeFormat('en-US', { timeZone: 'Asia/Shanghai', hour: '2-digit', minute: '2-digit', hourCycle: 'h23' })
+    .format(new Date(st.unusable_until_ms));
+  assert.equal(sh, '00:00', 'until the Shanghai day ends (the later of the two rules\' resets)');
+  assert.ok(st.unusable_until_ms - Date.now() <= 24 * 3600 * 1000);
+});

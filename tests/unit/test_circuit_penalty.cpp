@@ -119,3 +119,15 @@ TEST_CASE("next_reset_ms understands daily@zone and nothing else", "[penalty]") 
   CHECK_FALSE(failover::next_reset_ms("daily@Mars/Base", kNow));
   CHECK_FALSE(failover::next_reset_ms("weekly@UTC", kNow));
 }
+
+TEST_CASE("penalties: without a reset in the error, the provider's own quota reset is used", "[penalty]") {
+  failover::Classification cls;
+  failover::PenaltyPolicy policy;
+  policy.quota_reset_ms = kNow + 5 * 3600'000;
+  CHECK(failover::penalty(Failure::kQuotaExhausted, cls, "fp", kNow, policy)->unusable_until_ms == kNow + 5 * 3600'000);
+  cls.reset = "daily@UTC";  // the vendor's own word wins
+  CHECK(failover::penalty(Failure::kQuotaExhausted, cls, "fp", kNow, policy)->unusable_until_ms % 86'400'000 == 0);
+  policy.quota_reset_ms = kNow - 1;  // a reset in the past is ignored
+  cls.reset.clear();
+  CHECK(failover::penalty(Failure::kQuotaExhausted, cls, "fp", kNow, policy)->unusable_until_ms == kNow + 3600'000);
+}
