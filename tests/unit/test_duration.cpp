@@ -1,5 +1,7 @@
 #include <catch2/catch.hpp>
 
+#include "test_support.h"
+
 #include <ctime>
 #include <optional>
 #include <string>
@@ -10,17 +12,6 @@ namespace duration = lingmo::duration;
 
 namespace {
 
-// Epoch milliseconds computed by the C library, independently of the code under test.
-int64_t epoch_ms(int year, int month, int day, int hour = 0, int minute = 0, int second = 0) {
-  std::tm tm{};
-  tm.tm_year = year - 1900;
-  tm.tm_mon = month - 1;
-  tm.tm_mday = day;
-  tm.tm_hour = hour;
-  tm.tm_min = minute;
-  tm.tm_sec = second;
-  return static_cast<int64_t>(timegm(&tm)) * 1000;
-}
 
 }  // namespace
 

@@ -1,5 +1,7 @@
 #include <catch2/catch.hpp>
 
+#include "test_support.h"
+
 #include <ctime>
 #include <map>
 #include <string>
@@ -20,16 +22,6 @@ using Headers = std::map<std::string, std::string>;
 constexpr const char* kFallback = "status fallback";
 
 // 2026-11-26T12:00:00Z, a Thursday.
-int64_t epoch_ms(int year, int month, int day, int hour = 0, int minute = 0, int second = 0) {
-  std::tm tm{};
-  tm.tm_year = year - 1900;
-  tm.tm_mon = month - 1;
-  tm.tm_mday = day;
-  tm.tm_hour = hour;
-  tm.tm_min = minute;
-  tm.tm_sec = second;
-  return static_cast<int64_t>(timegm(&tm)) * 1000;
-}
 const int64_t kNow = epoch_ms(2026, 11, 26, 12, 0, 0);
 
 struct Case {

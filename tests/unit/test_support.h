@@ -12,6 +12,7 @@
 
 #include "sse/framer.h"
 #include "util/json.h"
+#include <ctime>
 
 namespace lingmo::sse {
 inline bool operator==(const Event& a, const Event& b) {
@@ -79,3 +80,16 @@ inline std::string provider_json(std::string_view id, std::string_view models = 
 }
 
 }  // namespace lingmo::test
+
+// Epoch milliseconds of a UTC civil time, computed by the C library (independent of the code
+// under test).
+inline int64_t epoch_ms(int year, int month, int day, int hour = 0, int minute = 0, int second = 0) {
+  std::tm tm{};
+  tm.tm_year = year - 1900;
+  tm.tm_mon = month - 1;
+  tm.tm_mday = day;
+  tm.tm_hour = hour;
+  tm.tm_min = minute;
+  tm.tm_sec = second;
+  return static_cast<int64_t>(timegm(&tm)) * 1000;
+}

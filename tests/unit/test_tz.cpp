@@ -1,5 +1,7 @@
 #include <catch2/catch.hpp>
 
+#include "test_support.h"
+
 #include <cstdio>
 #include <ctime>
 #include <fstream>
@@ -19,16 +21,9 @@ namespace {
 
 using Zone = std::shared_ptr<const TimeZone>;
 
-// Epoch seconds of a UTC civil time, computed by the C library (independent of the code under test).
+// Epoch seconds of a UTC civil time (computed by the C library, see test_support.h).
 int64_t utc(int year, int month, int day, int hour = 0, int minute = 0, int second = 0) {
-  std::tm tm{};
-  tm.tm_year = year - 1900;
-  tm.tm_mon = month - 1;
-  tm.tm_mday = day;
-  tm.tm_hour = hour;
-  tm.tm_min = minute;
-  tm.tm_sec = second;
-  return static_cast<int64_t>(timegm(&tm));
+  return epoch_ms(year, month, day, hour, minute, second) / 1000;
 }
 
 Zone load(const std::string& name) {
