@@ -477,7 +477,9 @@ bool GatewayRequest::start_call() {
     call_ = std::make_unique<VendorCall>(Worker::instance()->curl(), &wake_);
     std::string error;
     if (call_->start(cand_->provider->cfg, cand_->provider->api_key, std::string(kChatSuffix),
-                     openai::build_upstream_body(req_, cand_->upstream_model), req_.stream, s, error)) {
+                     openai::build_upstream_body(req_, cand_->upstream_model, cand_->provider->cfg.drop_params,
+                                                 cand_->provider->cfg.rename_params),
+                     req_.stream, s, error)) {
       arm_timer(lcf_->first_byte_timeout);
       return true;
     }

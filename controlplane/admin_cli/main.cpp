@@ -16,6 +16,7 @@
 #include "crypto/crypto.h"
 #include "redis_sync.h"
 #include "quota/rules.h"
+#include "vendors/templates.h"
 #include "usage/ledger.h"
 
 using namespace lingmo;
@@ -97,17 +98,20 @@ int main(int argc, char** argv) {
   prov->require_subcommand(1);
   config::Provider np;
   std::string api_key, api_key_env;
-  std::vector<std::string> models, headers, quotas;
+  std::vector<std::string> models, headers, quotas, renames;
   bool disabled = false;
   auto* padd = prov->add_subcommand("add", "add or replace a provider");
   padd->add_option("--id", np.id, "provider id, e.g. deepseek-main")->required();
   padd->add_option("--name", np.name, "display name");
   padd->add_option("--vendor", np.vendor, "vendor template id, e.g. deepseek");
-  padd->add_option("--base-url", np.base_url, "OpenAI-compatible base URL, e.g. https://api.deepseek.com/v1")->required();
+  std::string template_id;
+  bool free_tier = false;
+  padd->add_option("--template", template_id, "prefill from a vendor template (see `lingmo-admin templates`)");
+  padd->add_flag("--free-tier", free_tier, "with --template: add the template's documented free-tier quota rules");
+  padd->add_option("--base-url", np.base_url, "OpenAI-compatible base URL, e.g. https://api.deepseek.com/v1");
   padd->add_option("--api-key", api_key, "vendor API key (prefer --api-key-env: argv is visible to other users)");
   padd->add_option("--api-key-env", api_key_env, "name of an environment variable holding the vendor API key");
-  padd->add_option("--model", models, "model the provider serves: NAME or NAME=VENDOR_MODEL_ID (repeatable; first = default)")
-      ->required();
+  padd->add_option("--model", models, "model the provider serves: NAME or NAME=VENDOR_MODEL_ID (repeatable; first = default)");
   padd->add_option("--priority", np.priority, "lower is tried first (default 100)");
   padd->add_option("--proxy", np.proxy, "outbound proxy URL: http://, https://, socks5://, socks5h://");
   padd->add_option("--header", headers, "extra request header NAME:VALUE (repeatable)");
@@ -115,6 +119,8 @@ int main(int argc, char** argv) {
   padd->add_option("--quota", quotas,
                    "free quota rule METRIC/WINDOW=LIMIT[@ZONE][:MODEL], e.g. requests/day=1500@America/Los_Angeles, "
                    "total_tokens/oneoff=1000000:qwen-plus (repeatable; docs/QUOTA.md)");
+  padd->add_option("--drop-param", np.drop_params, "request field this vendor rejects (repeatable)");
+  padd->add_option("--rename-param", renames, "FROM=TO: request field this vendor calls otherwise (repeatable)");
   padd->add_option("--price-input", np.price_input, "price per 1M prompt tokens (for cost/... quota rules)");
   padd->add_option("--price-output", np.price_output, "price per 1M completion tokens");
   padd->add_option("--threshold", np.threshold, "switch away at this share of a quota, e.g. 0.95 (default: the global setting)")
@@ -132,6 +138,20 @@ int main(int argc, char** argv) {
       np.models.push_back(eq == std::string::npos ? config::ModelMapping{m, m} : config::ModelMapping{m.substr(0, eq), m.substr(eq + 1)});
     }
     for (const auto& q : quotas) np.quotas.push_back(must(quota::parse_rule_spec(q), "--quota"));
+    for (const auto& r : renames) {
+      auto eq = r.find('=');
+      if (eq == std::string::npos || eq == 0 || eq + 1 == r.size()) die("--rename-param needs FROM=TO");
+      np.rename_params[r.substr(0, eq)] = r.substr(eq + 1);
+    }
+    if (!template_id.empty()) {
+      const vendors::Template* t = vendors::TemplateTable::builtin().find(template_id);
+      if (!t) die("no vendor template \"" + template_id + "\" (see lingmo-admin templates)");
+      np = must(vendors::apply(*t, np, free_tier), "--template");
+    } else if (free_tier) {
+      die("--free-tier needs --template");
+    }
+    if (np.base_url.empty()) die("--base-url is required (or --template)");
+    if (np.models.empty()) die("at least one --model is required (or --template)");
     for (const auto& h : headers) {
       auto colon = h.find(':');
       if (colon == std::string::npos) die("--header needs NAME:VALUE");
@@ -256,6 +276,25 @@ int main(int argc, char** argv) {
       must(r->run({"HDEL", schema::kProviderState, pid}), "HDEL");
     must(r->run({"PUBLISH", schema::kEventsChannel, std::string(schema::kClearPrefix) + pid}), "PUBLISH");
     std::cout << (pid == "*" ? std::string("all providers") : "provider " + pid) << " cleared\n";
+  });
+
+  // templates
+  auto* tlist = app.add_subcommand("templates", "list the built-in vendor templates");
+  std::string tshow;
+  tlist->add_option("id", tshow, "show one template in full");
+  tlist->callback([&] {
+    for (const auto& t : vendors::TemplateTable::builtin().all()) {
+      if (!tshow.empty() && t.id != tshow) continue;
+      std::cout << t.id << "\t" << t.name << "\t" << t.dialect << "\t" << t.base_url << "\n";
+      if (tshow.empty()) continue;
+      std::cout << "  models:";
+      for (const auto& m : t.models) std::cout << " " << m.name;
+      std::cout << "\n  free tier (" << (t.free_tier_documented ? "documented" : "not documented") << " " << t.free_tier_source
+                << "): " << t.free_tier_note << "\n";
+      for (const auto& q : t.free_tier_quotas) std::cout << "    --quota " << q << "\n";
+      if (!t.quirk_notes.empty()) std::cout << "  quirks: " << t.quirk_notes << "\n";
+      std::cout << "  balance API: " << t.balance_kind << (t.balance_url.empty() ? "" : " " + t.balance_url) << "\n";
+    }
   });
 
   // settings

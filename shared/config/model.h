@@ -29,6 +29,8 @@ struct Provider {
   std::vector<ModelMapping> models;  // the first one is the provider's default (used by "auto")
   std::map<std::string, std::string> headers;  // extra request headers the vendor wants
   std::vector<quota::Rule> quotas;             // free quota rules (quota/rules.h)
+  std::vector<std::string> drop_params;        // request fields this vendor rejects (template quirks)
+  std::map<std::string, std::string> rename_params;  // request fields it calls otherwise
   double threshold = 0;                        // share of a quota at which to switch; 0 = global
   double price_input = 0;                      // currency units per 1M prompt tokens (cost quotas)
   double price_output = 0;                     // currency units per 1M completion tokens

@@ -81,6 +81,14 @@ std::string to_json(const config::Provider& p) {
   w.StartObject();
   for (const auto& [k, v] : p.headers) kv(w, k.c_str(), v);
   w.EndObject();
+  w.Key("drop_params");
+  w.StartArray();
+  for (const auto& d : p.drop_params) w.String(d.c_str());
+  w.EndArray();
+  w.Key("rename_params");
+  w.StartObject();
+  for (const auto& [k, v] : p.rename_params) kv(w, k.c_str(), v);
+  w.EndObject();
   w.Key("quotas");
   w.StartArray();
   for (const auto& q : p.quotas) {
@@ -155,6 +163,12 @@ Result<config::Provider> provider_from_json(std::string_view json) {
     for (const auto& h : it->value.GetObject())
       if (h.value.IsString()) p.headers[h.name.GetString()] = h.value.GetString();
   }
+  if (auto it = d.FindMember("drop_params"); it != d.MemberEnd() && it->value.IsArray())
+    for (const auto& v : it->value.GetArray())
+      if (v.IsString()) p.drop_params.emplace_back(v.GetString());
+  if (auto it = d.FindMember("rename_params"); it != d.MemberEnd() && it->value.IsObject())
+    for (const auto& m : it->value.GetObject())
+      if (m.value.IsString()) p.rename_params[m.name.GetString()] = m.value.GetString();
   if (auto it = d.FindMember("quotas"); it != d.MemberEnd() && it->value.IsArray()) {
     for (const auto& q : it->value.GetArray()) {
       quota::Rule r;

@@ -81,12 +81,24 @@ bool parse_chat_request(std::string_view body, ChatRequest& out, ApiError& err) 
   return true;
 }
 
-std::string build_upstream_body(const ChatRequest& req, std::string_view upstream_model) {
+std::string build_upstream_body(const ChatRequest& req, std::string_view upstream_model,
+                                const std::vector<std::string>& drop, const std::map<std::string, std::string>& rename) {
   rapidjson::Document d;
   d.CopyFrom(req.doc, d.GetAllocator());
   auto& a = d.GetAllocator();
   for (const char* f : kRoutingFields)
     while (d.RemoveMember(f)) continue;  // every occurrence
+  for (const auto& f : drop)
+    if (f != "model" && f != "messages")
+      while (d.RemoveMember(f.c_str())) continue;
+  for (const auto& [from, to] : rename) {
+    auto it = d.FindMember(from.c_str());
+    if (it == d.MemberEnd() || from == "model" || from == "messages" || d.HasMember(to.c_str())) continue;
+    rapidjson::Value name(to.c_str(), static_cast<rapidjson::SizeType>(to.size()), a);
+    rapidjson::Value value(it->value, a);
+    d.RemoveMember(it);
+    d.AddMember(name, value, a);
+  }
   keep_first(d, "model")->SetString(upstream_model.data(), static_cast<rapidjson::SizeType>(upstream_model.size()), a);
   keep_first(d, "stream");
   if (req.stream) {

@@ -3,7 +3,9 @@
 #pragma once
 #include <rapidjson/document.h>
 
+#include <map>
 #include <string>
+#include <vector>
 #include <string_view>
 
 #include "openai/errors.h"
@@ -23,6 +25,10 @@ bool parse_chat_request(std::string_view body, ChatRequest& out, ApiError& err);
 // The vendor body: the client's request with the vendor's model id, routing fields a client must
 // not control removed (api_base, base_url, ...), and — for streams — include_usage forced on so
 // usage can always be counted.
-std::string build_upstream_body(const ChatRequest& req, std::string_view upstream_model);
+// `drop` / `rename` apply a vendor's parameter quirks (e.g. a vendor that rejects `logprobs`, or
+// wants `max_tokens` called `max_completion_tokens`); a rename never overwrites a field the client set.
+std::string build_upstream_body(const ChatRequest& req, std::string_view upstream_model,
+                                const std::vector<std::string>& drop = {},
+                                const std::map<std::string, std::string>& rename = {});
 
 }  // namespace lingmo::openai
