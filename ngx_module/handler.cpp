@@ -158,7 +158,8 @@ class GatewayRequest final : public SnapshotWaiter {
   bool arm_client_write();
   void arm_timer(ngx_msec_t ms) { ngx_add_timer(&timer_, ms); }
   AttemptRecord record_for_current() const;
-  std::vector<std::pair<std::string, std::string>> trail_headers(bool ok) const;
+  std::vector<std::pair<std::string, std::string>> trail_headers(bool ok,
+                                                                 const std::vector<AttemptRecord>* trail = nullptr) const;
   std::string skipped_header() const;  // "p1=parked:quota;p2=circuit_open": why others were passed over
   void log_outcome(const char* outcome) const;
 
@@ -748,13 +749,17 @@ std::string GatewayRequest::skipped_header() const {
   return s;
 }
 
-std::vector<std::pair<std::string, std::string>> GatewayRequest::trail_headers(bool ok) const {
+// The debugging headers every answer carries: who answered, who was tried, who was passed over.
+// `trail` defaults to the finished attempts; a stream commits while its attempt is still running.
+std::vector<std::pair<std::string, std::string>> GatewayRequest::trail_headers(bool ok,
+                                                                                const std::vector<AttemptRecord>* trail) const {
+  const std::vector<AttemptRecord>& t = trail ? *trail : tried_;
   std::vector<std::pair<std::string, std::string>> h;
   if (Worker::instance() && Worker::instance()->degraded()) h.emplace_back("X-LingMo-Degraded", "redis-unavailable");
   if (!route_.skipped.empty()) h.emplace_back("X-LingMo-Skipped", skipped_header());
-  if (tried_.empty()) return h;
-  if (ok) h.emplace_back("X-LingMo-Provider", tried_.back().provider_id);
-  h.emplace_back("X-LingMo-Attempts", failover::attempts_header(tried_, ok));
+  if (t.empty()) return h;
+  if (ok) h.emplace_back("X-LingMo-Provider", t.back().provider_id);
+  h.emplace_back("X-LingMo-Attempts", failover::attempts_header(t, ok));
   return h;
 }
 
@@ -763,14 +768,10 @@ bool GatewayRequest::commit_stream() {
   ngx_str_set(&r_->headers_out.content_type, "text/event-stream");
   r_->headers_out.content_type_len = r_->headers_out.content_type.len;
   r_->headers_out.content_length_n = -1;
-  AttemptRecord current = record_for_current();
   std::vector<AttemptRecord> trail = tried_;
-  trail.push_back(current);
-  bool ok = add_header(r_, "Cache-Control", "no-cache") && add_header(r_, "X-Accel-Buffering", "no") &&
-            add_header(r_, "X-LingMo-Provider", current.provider_id) &&
-            add_header(r_, "X-LingMo-Attempts", failover::attempts_header(trail, true)) &&
-            (route_.skipped.empty() || add_header(r_, "X-LingMo-Skipped", skipped_header())) &&
-            (!Worker::instance()->degraded() || add_header(r_, "X-LingMo-Degraded", "redis-unavailable"));
+  trail.push_back(record_for_current());
+  bool ok = add_header(r_, "Cache-Control", "no-cache") && add_header(r_, "X-Accel-Buffering", "no");
+  for (const auto& [k, v] : trail_headers(true, &trail)) ok = ok && add_header(r_, k, v);
   ngx_int_t rc = ok ? ngx_http_send_header(r_) : NGX_ERROR;
   if (rc == NGX_ERROR || rc > NGX_OK) {
     done(rc);

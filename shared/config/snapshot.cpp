@@ -22,7 +22,7 @@ std::shared_ptr<const ConfigSet> Snapshot::build_config(int64_t version, const R
     rp.cfg = std::move(p.value());
     rp.fingerprint = crypto::sha256_hex(json).substr(0, 16);
     for (const auto& q : rp.cfg.quotas) {
-      auto z = quota::TimeZone::load(q.tz);
+      auto z = quota::TimeZone::cached(q.tz);
       if (!z) {
         rp.load_error = "quota time zone: " + z.error();
         break;

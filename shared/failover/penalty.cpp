@@ -10,16 +10,6 @@ namespace lingmo::failover {
 
 namespace {
 
-// Zones are read from disk once per process and kept (a handful at most).
-std::shared_ptr<const quota::TimeZone> zone(const std::string& name) {
-  static std::map<std::string, std::shared_ptr<const quota::TimeZone>> cache;
-  if (auto it = cache.find(name); it != cache.end()) return it->second;
-  auto z = quota::TimeZone::load(name);
-  auto ptr = z ? z.value() : nullptr;
-  cache.emplace(name, ptr);
-  return ptr;
-}
-
 config::ProviderState make(int64_t until, std::string kind, std::string reason, std::string fingerprint = {}) {
   config::ProviderState s;
   s.unusable_until_ms = until;
@@ -34,9 +24,9 @@ config::ProviderState make(int64_t until, std::string kind, std::string reason, 
 std::optional<int64_t> next_reset_ms(const std::string& rule, int64_t now_ms) {
   constexpr std::string_view kDaily = "daily@";
   if (rule.compare(0, kDaily.size(), kDaily) != 0) return std::nullopt;
-  auto z = zone(rule.substr(kDaily.size()));
+  auto z = quota::TimeZone::cached(rule.substr(kDaily.size()));
   if (!z) return std::nullopt;
-  return z->next_day_start(now_ms / 1000) * 1000;
+  return z.value()->next_day_start(now_ms / 1000) * 1000;
 }
 
 std::optional<config::ProviderState> penalty(Failure f, const Classification& c, const std::string& fingerprint,

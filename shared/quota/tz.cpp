@@ -6,6 +6,7 @@
 #include <cctype>
 #include <exception>
 #include <fstream>
+#include <map>
 #include <iterator>
 
 namespace lingmo::quota {
@@ -91,6 +92,13 @@ Result<std::shared_ptr<const TimeZone>> TimeZone::load(const std::string& name, 
       break;
     }
   return std::shared_ptr<const TimeZone>(std::move(z));
+}
+
+Result<std::shared_ptr<const TimeZone>> TimeZone::cached(const std::string& name) {
+  static std::map<std::string, Result<std::shared_ptr<const TimeZone>>> cache;
+  if (auto it = cache.find(name); it != cache.end()) return it->second;
+  if (cache.size() > 256) cache.clear();  // names come from config: keep it bounded
+  return cache.emplace(name, load(name)).first->second;
 }
 
 int32_t TimeZone::offset_s(int64_t t) const {

@@ -17,6 +17,10 @@ class TimeZone {
   static Result<std::shared_ptr<const TimeZone>> load(const std::string& name,
                                                       const std::string& zoneinfo_dir = "/usr/share/zoneinfo");
   static std::shared_ptr<const TimeZone> utc();
+  // load() once per process and name: zone files are read from disk the first time only (config
+  // reloads and quota parks in an nginx worker then touch no files). Not thread-safe by design:
+  // an nginx worker has one thread.
+  static Result<std::shared_ptr<const TimeZone>> cached(const std::string& name);
 
   const std::string& name() const { return name_; }
   int32_t offset_s(int64_t epoch_s) const;  // seconds east of UTC in effect at that instant

@@ -321,3 +321,13 @@ TEST_CASE("TimeZone::load rejects files that are not (whole) TZif files", "[tz]"
   REQUIRE(whole);
   CHECK(whole.value()->offset_s(utc(2026, 7, 15)) == -25200);
 }
+
+TEST_CASE("cached() loads a zone once and remembers failures too", "[tz]") {
+  auto a = TimeZone::cached("Asia/Shanghai");
+  auto b = TimeZone::cached("Asia/Shanghai");
+  REQUIRE(a);
+  REQUIRE(b);
+  CHECK(a.value().get() == b.value().get());  // the same object: no second file read
+  CHECK_FALSE(TimeZone::cached("Mars/Olympus_Mons"));
+  CHECK_FALSE(TimeZone::cached("Mars/Olympus_Mons"));
+}
