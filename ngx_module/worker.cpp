@@ -178,10 +178,7 @@ void Worker::install(std::shared_ptr<const config::ConfigSet> cfg, const config:
 }
 
 void Worker::record_usage(const std::string& provider_id, const usage::Counters& c) {
-  std::string key = schema::usage_key(provider_id, usage::utc_day(static_cast<int64_t>(ngx_time()) * 1000));
-  if (!ledger_.add(key, c))
-    ngx_log_error(NGX_LOG_ERR, log_, 0, "lingmo: usage buffer full, dropped an increment for %s", provider_id.c_str());
-  schedule_flush();
+  record_counter(schema::usage_key(provider_id, usage::utc_day(now_ms())), c, 0);
 }
 
 void Worker::schedule_flush() {
@@ -296,7 +293,7 @@ void Worker::admit_quota(const quota::Plan& plan, std::function<void(long long)>
 
 void Worker::record_counter(const std::string& key, const usage::Counters& delta, int64_t ttl_s) {
   if (!ledger_.add(key, delta, ttl_s))
-    ngx_log_error(NGX_LOG_ERR, log_, 0, "lingmo: usage buffer full, dropped a quota correction for %s", key.c_str());
+    ngx_log_error(NGX_LOG_ERR, log_, 0, "lingmo: usage buffer full, dropped an increment for %s", key.c_str());
   schedule_flush();
 }
 
