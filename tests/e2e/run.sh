@@ -10,14 +10,9 @@ set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 repo="$(cd "$here/../.." && pwd)"
-export LINGMO_BUILD_DIR="${LINGMO_BUILD_DIR:-$repo/build}"
-
-for f in "$LINGMO_BUILD_DIR/ngx_module/ngx_http_lingmo_module.so" "$LINGMO_BUILD_DIR/controlplane/lingmo-admin"; do
-  if [[ ! -f "$f" ]]; then
-    echo "e2e: $f is missing; build first (cmake -S $repo -B $LINGMO_BUILD_DIR && cmake --build $LINGMO_BUILD_DIR)" >&2
-    exit 2
-  fi
-done
+suite=e2e
+# shellcheck source=../require_build.sh
+source "$repo/tests/require_build.sh"
 
 cd "$here"
 if [[ -f package-lock.json ]]; then

@@ -12,14 +12,9 @@ set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 repo="$(cd "$here/../.." && pwd)"
-export LINGMO_BUILD_DIR="${LINGMO_BUILD_DIR:-$repo/build}"
-
-for f in "$LINGMO_BUILD_DIR/ngx_module/ngx_http_lingmo_module.so" "$LINGMO_BUILD_DIR/controlplane/lingmo-admin"; do
-  if [[ ! -f "$f" ]]; then
-    echo "integration: $f is missing; build first (cmake -S $repo -B $LINGMO_BUILD_DIR && cmake --build $LINGMO_BUILD_DIR)" >&2
-    exit 2
-  fi
-done
+suite=integration
+# shellcheck source=../require_build.sh
+source "$repo/tests/require_build.sh"
 for bin in node redis-server redis-cli "${NGINX_BIN:-/usr/sbin/nginx}"; do
   command -v "$bin" >/dev/null 2>&1 || { echo "integration: $bin not found" >&2; exit 2; }
 done
