@@ -101,3 +101,33 @@ test('a provider with a SOCKS5 or HTTP proxy reaches its vendor through that pro
     await stack.stop();
   }
 });
+
+test('lingmo_tls_verify off accepts the untrusted certificate (testing only)', async () => {
+  const stack = await startStack({ vendors: 1, seed: seedTls, nginxConf: { http: 'lingmo_tls_verify off;' } });
+  try {
+    const r = await stack.chat(chatBody());
+    assert.equal(r.status, 200, r.text);
+    assert.equal(r.headers['x-lingmo-provider'], 'tls');
+  } finally {
+    await stack.stop();
+  }
+});
+
+test('lingmo_max_response_size: a larger non-stream answer counts as a failed attempt', async () => {
+  const stack = await startStack({ vendors: 2, nginxConf: { location: 'lingmo_max_response_size 200;' } });
+  try {
+    // v1 answers ~300 bytes (over the limit); v2 a short one (under it).
+    await stack.vendor(1).mode({ mode: 'custom', status: 200, times: 1, body: {
+      id: 'x', object: 'chat.completion', created: 1, model: 'm',
+      choices: [{ index: 0, message: { role: 'assistant', content: 'y'.repeat(250) }, finish_reason: 'stop' }] } });
+    await stack.vendor(2).mode({ mode: 'custom', status: 200, times: 1, body: {
+      id: 'z', object: 'chat.completion', created: 1, model: 'm',
+      choices: [{ index: 0, message: { role: 'assistant', content: 'ok' }, finish_reason: 'stop' }] } });
+    const r = await stack.chat(chatBody());
+    assert.equal(r.status, 200, r.text);
+    assert.equal(r.headers['x-lingmo-attempts'], 'v1=malformed;v2=ok');
+    assert.equal(r.json.choices[0].message.content, 'ok');
+  } finally {
+    await stack.stop();
+  }
+});
