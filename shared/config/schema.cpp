@@ -105,6 +105,14 @@ std::string to_json(const config::Provider& p) {
     w.EndObject();
   }
   w.EndArray();
+  if (p.max_output_tokens > 0) {
+    w.Key("max_output_tokens");
+    w.Int64(p.max_output_tokens);
+  }
+  if (p.replay_reasoning) {
+    w.Key("replay_reasoning");
+    w.Bool(true);
+  }
   if (p.threshold > 0) {
     w.Key("threshold");
     w.Double(p.threshold);
@@ -133,7 +141,8 @@ Result<config::Provider> provider_from_json(std::string_view json) {
   p.name = json::get_string(d, "name", p.id);
   p.vendor = json::get_string(d, "vendor");
   p.dialect = json::get_string(d, "dialect", "openai");
-  if (p.dialect != "openai") return R::fail("provider " + p.id + ": dialect \"" + p.dialect + "\" is not supported yet");
+  if (p.dialect != "openai" && p.dialect != "anthropic" && p.dialect != "gemini")
+    return R::fail("provider " + p.id + ": dialect \"" + p.dialect + "\" is unknown (openai, anthropic or gemini)");
   p.base_url = json::get_string(d, "base_url");
   while (!p.base_url.empty() && p.base_url.back() == '/') p.base_url.pop_back();
   if (!starts_with(p.base_url, "http://") && !starts_with(p.base_url, "https://"))
@@ -195,6 +204,9 @@ Result<config::Provider> provider_from_json(std::string_view json) {
     p.price_output = num("output_per_mtok");
     if (p.price_input < 0 || p.price_output < 0) return R::fail("provider " + p.id + ": prices cannot be negative");
   }
+  p.max_output_tokens = json::get_int(d, "max_output_tokens", 0);
+  if (p.max_output_tokens < 0) return R::fail("provider " + p.id + ": max_output_tokens cannot be negative");
+  p.replay_reasoning = json::get_bool(d, "replay_reasoning", false);
   if (auto it = d.FindMember("threshold"); it != d.MemberEnd() && it->value.IsNumber()) {
     p.threshold = it->value.GetDouble();
     if (!(p.threshold > 0 && p.threshold <= 1)) return R::fail("provider " + p.id + ": threshold must be in (0, 1]");

@@ -81,10 +81,8 @@ bool parse_chat_request(std::string_view body, ChatRequest& out, ApiError& err) 
   return true;
 }
 
-std::string build_upstream_body(const ChatRequest& req, std::string_view upstream_model,
-                                const std::vector<std::string>& drop, const std::map<std::string, std::string>& rename) {
-  rapidjson::Document d;
-  d.CopyFrom(req.doc, d.GetAllocator());
+void prepare_upstream(rapidjson::Document& d, bool stream, std::string_view upstream_model,
+                      const std::vector<std::string>& drop, const std::map<std::string, std::string>& rename) {
   auto& a = d.GetAllocator();
   for (const char* f : kRoutingFields)
     while (d.RemoveMember(f)) continue;  // every occurrence
@@ -99,9 +97,14 @@ std::string build_upstream_body(const ChatRequest& req, std::string_view upstrea
     d.RemoveMember(it);
     d.AddMember(name, value, a);
   }
-  keep_first(d, "model")->SetString(upstream_model.data(), static_cast<rapidjson::SizeType>(upstream_model.size()), a);
+  rapidjson::Value* model = keep_first(d, "model");
+  if (!model) {
+    d.AddMember("model", rapidjson::Value(rapidjson::kStringType), a);
+    model = &d["model"];
+  }
+  model->SetString(upstream_model.data(), static_cast<rapidjson::SizeType>(upstream_model.size()), a);
   keep_first(d, "stream");
-  if (req.stream) {
+  if (stream) {
     rapidjson::Value* so = keep_first(d, "stream_options");
     if (!so) {
       d.AddMember("stream_options", rapidjson::Value(rapidjson::kObjectType), a);
@@ -114,6 +117,13 @@ std::string build_upstream_body(const ChatRequest& req, std::string_view upstrea
     else
       so->AddMember("include_usage", true, a);
   }
+}
+
+std::string build_upstream_body(const ChatRequest& req, std::string_view upstream_model,
+                                const std::vector<std::string>& drop, const std::map<std::string, std::string>& rename) {
+  rapidjson::Document d;
+  d.CopyFrom(req.doc, d.GetAllocator());
+  prepare_upstream(d, req.stream, upstream_model, drop, rename);
   return json::stringify(d);
 }
 

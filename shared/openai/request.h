@@ -27,6 +27,10 @@ bool parse_chat_request(std::string_view body, ChatRequest& out, ApiError& err);
 // usage can always be counted.
 // `drop` / `rename` apply a vendor's parameter quirks (e.g. a vendor that rejects `logprobs`, or
 // wants `max_tokens` called `max_completion_tokens`); a rename never overwrites a field the client set.
+// The same edits in place on a copy the caller owns (translate/ adds its own before serialising).
+void prepare_upstream(rapidjson::Document& d, bool stream, std::string_view upstream_model,
+                      const std::vector<std::string>& drop = {}, const std::map<std::string, std::string>& rename = {});
+
 std::string build_upstream_body(const ChatRequest& req, std::string_view upstream_model,
                                 const std::vector<std::string>& drop = {},
                                 const std::map<std::string, std::string>& rename = {});

@@ -16,6 +16,11 @@ bool usage_from(const rapidjson::Value& obj, Usage& out) {
   out.prompt_tokens = json::get_int(it->value, "prompt_tokens");
   out.completion_tokens = json::get_int(it->value, "completion_tokens");
   out.total_tokens = json::get_int(it->value, "total_tokens", out.prompt_tokens + out.completion_tokens);
+  if (auto pd = it->value.FindMember("prompt_tokens_details"); pd != it->value.MemberEnd())
+    out.cached_tokens = json::get_int(pd->value, "cached_tokens");
+  if (!out.cached_tokens) out.cached_tokens = json::get_int(it->value, "prompt_cache_hit_tokens");  // DeepSeek
+  if (auto cd = it->value.FindMember("completion_tokens_details"); cd != it->value.MemberEnd())
+    out.reasoning_tokens = json::get_int(cd->value, "reasoning_tokens");
   return true;
 }
 

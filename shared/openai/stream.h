@@ -17,6 +17,8 @@ struct Usage {
   int64_t prompt_tokens = 0;
   int64_t completion_tokens = 0;
   int64_t total_tokens = 0;
+  int64_t cached_tokens = 0;     // part of prompt_tokens served from the vendor's prompt cache
+  int64_t reasoning_tokens = 0;  // part of completion_tokens spent thinking
 };
 
 // Reads "usage" from a chat.completion or chunk object; false if absent or null.

@@ -72,6 +72,8 @@ Result<TemplateTable> TemplateTable::parse(std::string_view json) {
     t.drop_params = strings(quirks, "drop_params");
     t.rename_params = string_map(quirks, "rename_params");
     t.quirk_notes = json::get_string(quirks, "notes");
+    t.max_output_tokens = json::get_int(quirks, "max_output_tokens", 0);
+    t.replay_reasoning = json::get_bool(quirks, "replay_reasoning", false);
     const auto& free = member(v, "free_tier");
     t.free_tier_documented = json::get_bool(free, "documented", false);
     t.free_tier_quotas = strings(free, "quotas");
@@ -106,9 +108,6 @@ const Template* TemplateTable::find(std::string_view id) const {
 
 Result<config::Provider> apply(const Template& t, config::Provider p, bool free_tier) {
   using R = Result<config::Provider>;
-  if (t.dialect != "openai")
-    return R::fail("vendor " + t.id + " speaks the " + t.dialect +
-                   " dialect, which the gateway does not translate yet; use its OpenAI-compatible endpoint template if it has one");
   if (p.vendor.empty()) p.vendor = t.id;
   if (p.name.empty() || p.name == p.id) p.name = t.name;
   p.dialect = t.dialect;
@@ -119,6 +118,8 @@ Result<config::Provider> apply(const Template& t, config::Provider p, bool free_
   for (const auto& [k, v] : t.headers) p.headers.emplace(k, v);
   if (p.drop_params.empty()) p.drop_params = t.drop_params;
   if (p.rename_params.empty()) p.rename_params = t.rename_params;
+  if (!p.max_output_tokens) p.max_output_tokens = t.max_output_tokens;
+  if (!p.replay_reasoning) p.replay_reasoning = t.replay_reasoning;
   if (free_tier)
     for (const auto& spec : t.free_tier_quotas) p.quotas.push_back(quota::parse_rule_spec(spec).value());
   return p;

@@ -26,6 +26,9 @@ Provider full_provider() {
   p.enabled = false;
   p.models = {{"deepseek-chat", "deepseek-chat"}, {"gpt-4o", "deepseek-reasoner"}};
   p.headers = {{"X-Org", "lingmo"}, {"X-Quote", "a\"b\\c"}};
+  p.dialect = "gemini";
+  p.max_output_tokens = 8192;
+  p.replay_reasoning = true;
   return p;
 }
 
@@ -45,6 +48,8 @@ void check_same(const Provider& a, const Provider& b) {
     CHECK(a.models[i].upstream == b.models[i].upstream);
   }
   CHECK(a.headers == b.headers);
+  CHECK(a.max_output_tokens == b.max_output_tokens);
+  CHECK(a.replay_reasoning == b.replay_reasoning);
 }
 
 Provider parse_ok(const std::string& json) {
@@ -116,9 +121,9 @@ TEST_CASE("provider validation failures", "[schema]") {
     CHECK_THAT(parse_error(provider_json("p1", R"(["m"])", R"("proxy":"ftp://proxy:21")")),
                Catch::Contains("proxy must be"));
   }
-  SECTION("unsupported dialect") {
-    CHECK_THAT(parse_error(provider_json("p1", R"(["m"])", R"("dialect":"anthropic")")),
-               Catch::Contains("dialect \"anthropic\" is not supported"));
+  SECTION("unknown dialect") {
+    CHECK_THAT(parse_error(provider_json("p1", R"(["m"])", R"("dialect":"cohere")")),
+               Catch::Contains("dialect \"cohere\" is unknown"));
   }
 }
 

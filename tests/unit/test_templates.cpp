@@ -48,9 +48,16 @@ TEST_CASE("apply prefills a provider and keeps what the user set", "[templates]"
   CHECK(kept->models.size() == 1);
   CHECK(kept->quotas.empty());
 
-  auto anthropic = vendors::apply(*vendors::TemplateTable::builtin().find("anthropic"), p, false);
-  CHECK_FALSE(anthropic);  // not translated yet: refused with an explanation
-  CHECK_THAT(anthropic.error(), Catch::Contains("dialect"));
+  config::Provider fresh;
+  fresh.id = "claude";
+  auto anthropic = vendors::apply(*vendors::TemplateTable::builtin().find("anthropic"), fresh, false);
+  REQUIRE(anthropic);
+  CHECK(anthropic->dialect == "anthropic");
+  CHECK(anthropic->base_url == "https://api.anthropic.com/v1");
+  auto deepseek = vendors::apply(*vendors::TemplateTable::builtin().find("deepseek"), fresh, false);
+  REQUIRE(deepseek);
+  CHECK(deepseek->max_output_tokens == 8192);  // quirks carry the output ceiling and reasoning replay
+  CHECK(deepseek->replay_reasoning);
   config::Provider cf;
   cf.id = "cf";
   CHECK_FALSE(vendors::apply(*vendors::TemplateTable::builtin().find("cloudflare"), cf, false));  // {account_id}

@@ -1,0 +1,525 @@
+// Response stage that writes the OpenAI Responses dialect from the chat hub: the full event set
+// Codex and opencode need (response.created, output_item.added, content_part.added, text
+// deltas, *.done, response.completed with usage), and whole response objects.
+#include <map>
+
+#include "translate/chat_wire.h"
+#include "translate/jsonv.h"
+
+namespace lingmo::translate {
+
+namespace {
+
+using jv::Value;
+using jv::Writer;
+
+template <class F>
+std::string json_of(F&& f) {
+  rapidjson::StringBuffer sb;
+  Writer w(sb);
+  f(w);
+  return std::string(sb.GetString(), sb.GetSize());
+}
+
+struct Item {
+  enum Kind { kMessage, kReasoning, kFunction, kCustom } kind;
+  std::string id, text, call_id, name;  // text: message text, reasoning summary, or call arguments
+  bool open = true;
+};
+
+void write_item(Writer& w, const Item& it, bool done) {
+  w.StartObject();
+  w.Key("id");
+  jv::write(w, it.id);
+  w.Key("type");
+  switch (it.kind) {
+    case Item::kMessage:
+      w.String("message");
+      w.Key("status");
+      w.String(done ? "completed" : "in_progress");
+      w.Key("role");
+      w.String("assistant");
+      w.Key("content");
+      w.StartArray();
+      if (done) {
+        w.StartObject();
+        w.Key("type");
+        w.String("output_text");
+        w.Key("text");
+        jv::write(w, it.text);
+        w.Key("annotations");
+        w.StartArray();
+        w.EndArray();
+        w.EndObject();
+      }
+      w.EndArray();
+      break;
+    case Item::kReasoning:
+      w.String("reasoning");
+      w.Key("summary");
+      w.StartArray();
+      if (done) {
+        w.StartObject();
+        w.Key("type");
+        w.String("summary_text");
+        w.Key("text");
+        jv::write(w, it.text);
+        w.EndObject();
+      }
+      w.EndArray();
+      break;
+    case Item::kFunction:
+    case Item::kCustom: {
+      bool custom = it.kind == Item::kCustom;
+      w.String(custom ? "custom_tool_call" : "function_call");
+      w.Key("status");
+      w.String(done ? "completed" : "in_progress");
+      w.Key("call_id");
+      jv::write(w, it.call_id);
+      w.Key("name");
+      jv::write(w, it.name);
+      w.Key(custom ? "input" : "arguments");
+      if (!done) {
+        w.String("");
+      } else if (custom) {
+        // The vendor saw a function with one string argument "input": hand back that string.
+        rapidjson::Document args;
+        args.Parse(it.text.data(), it.text.size());
+        jv::write(w, !args.HasParseError() && args.IsObject() && jv::get(args, "input") && args["input"].IsString()
+                         ? jv::sv(args, "input") : std::string_view(it.text));
+      } else {
+        jv::write(w, it.text);
+      }
+      break;
+    }
+  }
+  w.EndObject();
+}
+
+class ChatToResponses final : public Stage {
+ public:
+  ChatToResponses(const ClientRequest& req, int64_t created)
+      : model_(req.model), created_(created), id_(mint_id("resp_")), custom_(req.custom_tools) {
+    const Value& d = req.doc;
+    if (const Value* v = jv::get(d, "instructions"); v && v->IsString()) instructions_ = jv::sv(v);
+    if (const Value* v = jv::get(d, "max_output_tokens"); v && v->IsInt64()) max_output_ = v->GetInt64();
+    if (const Value* v = jv::get(d, "temperature"); v && v->IsNumber()) temperature_ = v->GetDouble();
+    if (const Value* v = jv::get(d, "top_p"); v && v->IsNumber()) top_p_ = v->GetDouble();
+    if (const Value* v = jv::get(d, "parallel_tool_calls"); v && v->IsBool()) parallel_ = v->GetBool();
+  }
+
+  Status on_event(const sse::Event& ev, std::string& out) override {
+    if (ev.data == "[DONE]") {
+      begin(out);
+      close_all(out);
+      complete_ = substantive_ = true;
+      emit(out, finish_ == "length" || finish_ == "content_filter" ? "response.incomplete" : "response.completed",
+           [&](Writer& w) {
+             w.Key("response");
+             write_response(w, true);
+           });
+      return Status::kOk;
+    }
+    rapidjson::Document d;
+    d.Parse(ev.data.data(), ev.data.size());
+    if (d.HasParseError() || !d.IsObject() || ev.data.find('\0') != std::string::npos) {
+      error_ = "vendor sent a stream event that is not a JSON object";
+      return Status::kMalformed;
+    }
+    if (const Value* e = jv::get(d, "error")) {
+      error_ = "vendor reported an error mid-stream: " + (e->IsObject() ? std::string(jv::sv(*e, "message")) : jv::stringify(*e));
+      return Status::kUpstreamError;
+    }
+    begin(out);
+    if (const Value* u = jv::get(d, "usage"); u && u->IsObject()) {
+      openai::read_usage(ev.data, usage_);
+      substantive_ = true;
+    }
+    const Value* choices = jv::get(d, "choices");
+    if (!choices || !choices->IsArray() || choices->Empty()) return Status::kOk;
+    const Value& c = (*choices)[0];
+    if (const Value* delta = jv::get(c, "delta")) {
+      std::string_view reasoning = jv::sv(*delta, "reasoning_content");
+      if (reasoning.empty()) reasoning = jv::sv(*delta, "reasoning");
+      if (!reasoning.empty()) reasoning_delta(out, reasoning);
+      if (std::string_view text = jv::sv(*delta, "content"); !text.empty()) text_delta(out, text);
+      if (const Value* calls = jv::get(*delta, "tool_calls"); calls && calls->IsArray())
+        for (const auto& tc : calls->GetArray()) {
+          int index = jv::get(tc, "index") && tc["index"].IsInt() ? tc["index"].GetInt() : 0;
+          const Value* fn = jv::get(tc, "function");
+          call_delta(out, index, jv::sv(tc, "id"), fn ? jv::sv(*fn, "name") : std::string_view(),
+                     fn ? jv::sv(*fn, "arguments") : std::string_view());
+        }
+    }
+    if (std::string_view fr = jv::sv(c, "finish_reason"); !fr.empty()) {
+      finish_ = std::string(fr);
+      substantive_ = true;
+      close_all(out);
+    }
+    return Status::kOk;
+  }
+
+  bool complete() const override { return complete_; }
+  bool substantive() const override { return substantive_; }
+  const Usage& usage() const override { return usage_; }
+  int64_t streamed_chars() const override { return chars_; }
+
+  BodyKind on_body(std::string_view in, std::string& out) override {
+    Answer a;
+    BodyKind kind = parse_chat_completion(in, a, error_);
+    if (kind != BodyKind::kAnswer) return kind;
+    usage_ = a.usage;
+    finish_ = a.finish;
+    if (!a.reasoning.empty()) items_.push_back({Item::kReasoning, mint_id("rs_"), a.reasoning, "", "", false});
+    if (!a.text.empty()) items_.push_back({Item::kMessage, mint_id("msg_"), a.text, "", "", false});
+    for (const auto& c : a.calls)
+      items_.push_back({custom_.count(c.name) ? Item::kCustom : Item::kFunction, mint_id("fc_"), c.arguments,
+                        c.id.empty() ? mint_id("call_") : c.id, c.name, false});
+    out = json_of([&](Writer& w) { write_response(w, true); });
+    return BodyKind::kAnswer;
+  }
+
+ private:
+  template <class F>
+  void emit(std::string& out, const char* type, F&& body) {
+    append_sse(out, type, json_of([&](Writer& w) {
+      w.StartObject();
+      w.Key("type");
+      w.String(type);
+      w.Key("sequence_number");
+      w.Int64(seq_++);
+      body(w);
+      w.EndObject();
+    }));
+  }
+
+  void begin(std::string& out) {
+    if (started_) return;
+    started_ = true;
+    emit(out, "response.created", [&](Writer& w) {
+      w.Key("response");
+      write_response(w, false);
+    });
+    emit(out, "response.in_progress", [&](Writer& w) {
+      w.Key("response");
+      write_response(w, false);
+    });
+  }
+
+  Item* open_of(Item::Kind kind) {
+    for (auto& it : items_)
+      if (it.open && it.kind == kind) return &it;
+    return nullptr;
+  }
+
+  size_t index_of(const Item& it) const { return static_cast<size_t>(&it - items_.data()); }
+
+  void item_keys(Writer& w, const Item& it) {
+    w.Key("item_id");
+    jv::write(w, it.id);
+    w.Key("output_index");
+    w.Uint64(index_of(it));
+  }
+
+  Item& add_item(std::string& out, Item item) {
+    substantive_ = true;
+    items_.push_back(std::move(item));
+    Item& it = items_.back();
+    emit(out, "response.output_item.added", [&](Writer& w) {
+      w.Key("output_index");
+      w.Uint64(index_of(it));
+      w.Key("item");
+      write_item(w, it, false);
+    });
+    return it;
+  }
+
+  void reasoning_delta(std::string& out, std::string_view text) {
+    Item* it = open_of(Item::kReasoning);
+    if (!it) {
+      close_open(out, Item::kMessage);
+      it = &add_item(out, {Item::kReasoning, mint_id("rs_"), "", "", "", true});
+      emit(out, "response.reasoning_summary_part.added", [&](Writer& w) {
+        item_keys(w, *it);
+        w.Key("summary_index");
+        w.Int(0);
+        w.Key("part");
+        w.StartObject();
+        w.Key("type");
+        w.String("summary_text");
+        w.Key("text");
+        w.String("");
+        w.EndObject();
+      });
+    }
+    it->text += text;
+    chars_ += static_cast<int64_t>(text.size());
+    emit(out, "response.reasoning_summary_text.delta", [&](Writer& w) {
+      item_keys(w, *it);
+      w.Key("summary_index");
+      w.Int(0);
+      w.Key("delta");
+      jv::write(w, text);
+    });
+  }
+
+  void text_delta(std::string& out, std::string_view text) {
+    Item* it = open_of(Item::kMessage);
+    if (!it) {
+      close_open(out, Item::kReasoning);
+      it = &add_item(out, {Item::kMessage, mint_id("msg_"), "", "", "", true});
+      emit(out, "response.content_part.added", [&](Writer& w) {
+        item_keys(w, *it);
+        w.Key("content_index");
+        w.Int(0);
+        w.Key("part");
+        output_text_part(w, "");
+      });
+    }
+    it->text += text;
+    chars_ += static_cast<int64_t>(text.size());
+    emit(out, "response.output_text.delta", [&](Writer& w) {
+      item_keys(w, *it);
+      w.Key("content_index");
+      w.Int(0);
+      w.Key("delta");
+      jv::write(w, text);
+      w.Key("logprobs");
+      w.StartArray();
+      w.EndArray();
+    });
+  }
+
+  // Calls stay open until the finish: parallel calls may interleave their argument fragments,
+  // and every item event names its item, so none of them has to be closed early.
+  void call_delta(std::string& out, int index, std::string_view id, std::string_view name, std::string_view args) {
+    auto found = calls_.find(index);
+    if (found == calls_.end()) {
+      close_open(out, Item::kReasoning);
+      close_open(out, Item::kMessage);
+      std::string call_id = id.empty() ? mint_id("call_") : std::string(id);
+      bool custom = custom_.count(std::string(name)) > 0;
+      add_item(out, {custom ? Item::kCustom : Item::kFunction, mint_id(custom ? "ctc_" : "fc_"), "", call_id, std::string(name), true});
+      found = calls_.emplace(index, items_.size() - 1).first;
+    }
+    Item& it = items_[found->second];
+    if (args.empty() || !it.open) return;
+    it.text += args;
+    chars_ += static_cast<int64_t>(args.size());
+    if (it.kind == Item::kFunction)
+      emit(out, "response.function_call_arguments.delta", [&](Writer& w) {
+        item_keys(w, it);
+        w.Key("delta");
+        jv::write(w, args);
+      });
+  }
+
+  void output_text_part(Writer& w, std::string_view text) {
+    w.StartObject();
+    w.Key("type");
+    w.String("output_text");
+    w.Key("text");
+    jv::write(w, text);
+    w.Key("annotations");
+    w.StartArray();
+    w.EndArray();
+    w.EndObject();
+  }
+
+  void close(std::string& out, Item& it) {
+    if (!it.open) return;
+    it.open = false;
+    switch (it.kind) {
+      case Item::kMessage:
+        emit(out, "response.output_text.done", [&](Writer& w) {
+          item_keys(w, it);
+          w.Key("content_index");
+          w.Int(0);
+          w.Key("text");
+          jv::write(w, it.text);
+          w.Key("logprobs");
+          w.StartArray();
+          w.EndArray();
+        });
+        emit(out, "response.content_part.done", [&](Writer& w) {
+          item_keys(w, it);
+          w.Key("content_index");
+          w.Int(0);
+          w.Key("part");
+          output_text_part(w, it.text);
+        });
+        break;
+      case Item::kReasoning:
+        emit(out, "response.reasoning_summary_text.done", [&](Writer& w) {
+          item_keys(w, it);
+          w.Key("summary_index");
+          w.Int(0);
+          w.Key("text");
+          jv::write(w, it.text);
+        });
+        emit(out, "response.reasoning_summary_part.done", [&](Writer& w) {
+          item_keys(w, it);
+          w.Key("summary_index");
+          w.Int(0);
+          w.Key("part");
+          w.StartObject();
+          w.Key("type");
+          w.String("summary_text");
+          w.Key("text");
+          jv::write(w, it.text);
+          w.EndObject();
+        });
+        break;
+      case Item::kFunction:
+        emit(out, "response.function_call_arguments.done", [&](Writer& w) {
+          item_keys(w, it);
+          w.Key("arguments");
+          jv::write(w, it.text);
+        });
+        break;
+      case Item::kCustom: {
+        std::string input = json_of([&](Writer& w) { write_item(w, it, true); });
+        rapidjson::Document item;
+        item.Parse(input.data(), input.size());
+        std::string_view text = jv::sv(item, "input");
+        emit(out, "response.custom_tool_call_input.delta", [&](Writer& w) {
+          item_keys(w, it);
+          w.Key("delta");
+          jv::write(w, text);
+        });
+        emit(out, "response.custom_tool_call_input.done", [&](Writer& w) {
+          item_keys(w, it);
+          w.Key("input");
+          jv::write(w, text);
+        });
+        break;
+      }
+    }
+    emit(out, "response.output_item.done", [&](Writer& w) {
+      w.Key("output_index");
+      w.Uint64(index_of(it));
+      w.Key("item");
+      write_item(w, it, true);
+    });
+  }
+
+  void close_open(std::string& out, Item::Kind kind) {
+    if (Item* it = open_of(kind)) close(out, *it);
+  }
+
+  void close_all(std::string& out) {
+    for (auto& it : items_) close(out, it);
+  }
+
+  void write_response(Writer& w, bool done) {
+    bool incomplete = done && (finish_ == "length" || finish_ == "content_filter");
+    w.StartObject();
+    w.Key("id");
+    jv::write(w, id_);
+    w.Key("object");
+    w.String("response");
+    w.Key("created_at");
+    w.Int64(created_);
+    w.Key("status");
+    w.String(!done ? "in_progress" : (incomplete ? "incomplete" : "completed"));
+    w.Key("error");
+    w.Null();
+    w.Key("incomplete_details");
+    if (incomplete) {
+      w.StartObject();
+      w.Key("reason");
+      w.String(finish_ == "length" ? "max_output_tokens" : "content_filter");
+      w.EndObject();
+    } else {
+      w.Null();
+    }
+    w.Key("instructions");
+    if (instructions_.empty()) w.Null();
+    else jv::write(w, instructions_);
+    w.Key("max_output_tokens");
+    if (max_output_) w.Int64(max_output_);
+    else w.Null();
+    w.Key("model");
+    jv::write(w, model_);
+    w.Key("output");
+    w.StartArray();
+    if (done)
+      for (const auto& it : items_) write_item(w, it, true);
+    w.EndArray();
+    w.Key("parallel_tool_calls");
+    w.Bool(parallel_);
+    w.Key("previous_response_id");
+    w.Null();
+    w.Key("store");
+    w.Bool(false);
+    w.Key("temperature");
+    w.Double(temperature_);
+    w.Key("top_p");
+    w.Double(top_p_);
+    w.Key("text");
+    w.StartObject();
+    w.Key("format");
+    w.StartObject();
+    w.Key("type");
+    w.String("text");
+    w.EndObject();
+    w.EndObject();
+    w.Key("tool_choice");
+    w.String("auto");
+    w.Key("tools");
+    w.StartArray();
+    w.EndArray();
+    w.Key("truncation");
+    w.String("disabled");
+    w.Key("usage");
+    if (!done) {
+      w.Null();
+    } else {
+      w.StartObject();
+      w.Key("input_tokens");
+      w.Int64(usage_.prompt_tokens);
+      w.Key("input_tokens_details");
+      w.StartObject();
+      w.Key("cached_tokens");
+      w.Int64(usage_.cached_tokens);
+      w.EndObject();
+      w.Key("output_tokens");
+      w.Int64(usage_.completion_tokens);
+      w.Key("output_tokens_details");
+      w.StartObject();
+      w.Key("reasoning_tokens");
+      w.Int64(usage_.reasoning_tokens);
+      w.EndObject();
+      w.Key("total_tokens");
+      w.Int64(usage_.total_tokens ? usage_.total_tokens : usage_.prompt_tokens + usage_.completion_tokens);
+      w.EndObject();
+    }
+    w.Key("metadata");
+    w.StartObject();
+    w.EndObject();
+    w.EndObject();
+  }
+
+  std::string model_;
+  int64_t created_;
+  std::string id_;
+  std::set<std::string> custom_;
+  std::string instructions_;
+  int64_t max_output_ = 0;
+  double temperature_ = 1, top_p_ = 1;
+  bool parallel_ = true;
+  std::vector<Item> items_;  // output order (pointers into it never outlive a push_back)
+  std::map<int, size_t> calls_;  // chat tool-call index -> items_ position
+  std::string finish_ = "stop";
+  Usage usage_;
+  int64_t seq_ = 0, chars_ = 0;
+  bool started_ = false, substantive_ = false, complete_ = false;
+};
+
+}  // namespace
+
+std::unique_ptr<Stage> make_chat_to_responses(const ClientRequest& req, int64_t created) {
+  return std::make_unique<ChatToResponses>(req, created);
+}
+
+}  // namespace lingmo::translate
