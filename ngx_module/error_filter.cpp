@@ -1,7 +1,7 @@
 // Error-page filter: clients of the gateway are API clients, so an error that nginx itself
 // produces in a `lingmo_gateway` location (the request was rejected before the module ran, e.g.
-// 413 for a body over client_max_body_size) is turned from nginx's HTML page into the OpenAI
-// error envelope. It only touches special responses (r->err_status set by nginx); everything the
+// 413 for a body over client_max_body_size) is turned from nginx's HTML page into the error
+// envelope of the endpoint's dialect (Anthropic's for /messages, OpenAI's elsewhere). It only touches special responses (r->err_status set by nginx); everything the
 // gateway sends passes through untouched.
 #include "error_filter.h"
 
@@ -10,6 +10,7 @@
 #include "bridge.h"
 #include "conf.h"
 #include "openai/errors.h"
+#include "translate/errors.h"
 
 namespace {
 
@@ -40,7 +41,10 @@ std::string json_for(ngx_http_request_t* r) {
     case NGX_HTTP_INTERNAL_SERVER_ERROR: e.message = "The gateway hit an internal error; see its error log."; break;
     default: e.message = "The request failed with HTTP " + std::to_string(r->err_status) + ".";
   }
-  return lingmo::openai::error_body(e);
+  std::string_view uri(reinterpret_cast<const char*>(r->uri.data), r->uri.len);
+  bool anthropic = uri.size() >= 9 && (uri.substr(uri.size() - 9) == "/messages" ||
+                                      (uri.size() >= 22 && uri.substr(uri.size() - 22) == "/messages/count_tokens"));
+  return lingmo::translate::render_error(anthropic ? lingmo::translate::ClientApi::kMessages : lingmo::translate::ClientApi::kChat, e).body;
 }
 
 ngx_int_t header_filter(ngx_http_request_t* r) noexcept {

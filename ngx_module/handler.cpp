@@ -14,11 +14,11 @@
 #include "config/snapshot.h"
 #include "failover/outcome.h"
 #include "openai/errors.h"
-#include "openai/request.h"
-#include "openai/stream.h"
 #include "quota/admission.h"
 #include "routing/router.h"
 #include "sse/framer.h"
+#include "translate/errors.h"
+#include "translate/translator.h"
 #include "util/json.h"
 #include "vendor_call.h"
 #include "worker.h"
@@ -29,8 +29,19 @@ namespace {
 using failover::AttemptRecord;
 using failover::Failure;
 using openai::ApiError;
+using translate::ClientApi;
 
-constexpr std::string_view kChatSuffix = "/chat/completions";
+// The endpoints, matched on the end of the path (the query string is never part of r->uri:
+// Claude Code's /v1/messages?beta=true matches /messages).
+struct EndpointSpec {
+  std::string_view suffix;
+  ClientApi api;
+};
+constexpr EndpointSpec kEndpoints[] = {
+    {"/chat/completions", ClientApi::kChat},        {"/messages/count_tokens", ClientApi::kCountTokens},
+    {"/messages", ClientApi::kMessages},            {"/responses", ClientApi::kResponses},
+    {"/embeddings", ClientApi::kEmbeddings},
+};
 constexpr std::string_view kModelsSuffix = "/models";
 
 bool ends_with(std::string_view s, std::string_view suffix) {
@@ -79,17 +90,36 @@ ngx_int_t send_whole(ngx_http_request_t* r, ngx_uint_t status, std::string_view 
   return ngx_http_output_filter(r, &out);
 }
 
-ngx_int_t send_error(ngx_http_request_t* r, const ApiError& e,
+// An error in the dialect of the API the client called.
+ngx_int_t send_error(ngx_http_request_t* r, ClientApi api, const ApiError& e,
                      const std::vector<std::pair<std::string, std::string>>& headers = {}) {
-  return send_whole(r, static_cast<ngx_uint_t>(e.status), openai::error_body(e), headers);
+  translate::RenderedError out = translate::render_error(api, e);
+  return send_whole(r, static_cast<ngx_uint_t>(out.status), out.body, headers);
 }
 
 // An error answered before the body was read: the body must still be consumed, or a keep-alive
 // connection would parse it as the next request.
-ngx_int_t send_early_error(ngx_http_request_t* r, const ApiError& e,
+ngx_int_t send_early_error(ngx_http_request_t* r, ClientApi api, const ApiError& e,
                            const std::vector<std::pair<std::string, std::string>>& headers = {}) {
   if (ngx_http_discard_request_body(r) != NGX_OK) r->keepalive = 0;
-  return send_error(r, e, headers);
+  return send_error(r, api, e, headers);
+}
+
+// A request header's value by name (case-insensitive); empty if absent.
+std::string_view header_in(ngx_http_request_t* r, std::string_view name) {
+  for (ngx_list_part_t* part = &r->headers_in.headers.part; part; part = part->next) {
+    auto* h = static_cast<ngx_table_elt_t*>(part->elts);
+    for (ngx_uint_t i = 0; i < part->nelts; ++i)
+      if (h[i].key.len == name.size() && ngx_strncasecmp(h[i].key.data, (u_char*)name.data(), name.size()) == 0)
+        return view(h[i].value);
+  }
+  return {};
+}
+
+std::string_view trim(std::string_view v) {
+  while (!v.empty() && v.front() == ' ') v.remove_prefix(1);
+  while (!v.empty() && v.back() == ' ') v.remove_suffix(1);
+  return v;
 }
 
 std::string mask_key(std::string_view k) {
@@ -97,36 +127,32 @@ std::string mask_key(std::string_view k) {
   return std::string(k.substr(0, 3)) + "***" + std::string(k.substr(k.size() - 4));
 }
 
-// "Bearer <token>" -> token; empty if absent or another scheme.
-std::string_view bearer_token(ngx_http_request_t* r) {
-  if (!r->headers_in.authorization) return {};
-  std::string_view v = view(r->headers_in.authorization->value);
-  if (v.size() < 7 || ngx_strncasecmp((u_char*)v.data(), (u_char*)"bearer ", 7) != 0) return {};
-  v.remove_prefix(7);
-  while (!v.empty() && v.front() == ' ') v.remove_prefix(1);
-  while (!v.empty() && v.back() == ' ') v.remove_suffix(1);
-  return v;
+// The client's gateway key: "Authorization: Bearer <key>" (OpenAI SDKs, ANTHROPIC_AUTH_TOKEN) or
+// "x-api-key: <key>" (ANTHROPIC_API_KEY); empty if neither.
+std::string_view client_token(ngx_http_request_t* r) {
+  if (r->headers_in.authorization) {
+    std::string_view v = view(r->headers_in.authorization->value);
+    if (v.size() >= 7 && ngx_strncasecmp((u_char*)v.data(), (u_char*)"bearer ", 7) == 0) {
+      v = trim(v.substr(7));
+      if (!v.empty()) return v;
+    }
+  }
+  return trim(header_in(r, "x-api-key"));
 }
 
 std::string vendor_error_message(const std::string& body) {
-  rapidjson::Document d;
-  d.Parse(body.data(), body.size());
-  std::string msg;
-  if (!d.HasParseError() && d.IsObject() && d.HasMember("error")) {
-    const auto& e = d["error"];
-    msg = e.IsObject() ? json::get_string(e, "message") : (e.IsString() ? e.GetString() : "");
-  }
+  std::string msg, type;
+  translate::read_vendor_error(body, msg, type);
   if (msg.size() > 200) msg = msg.substr(0, 200) + "...";
   return msg;
 }
 
 class GatewayRequest final : public SnapshotWaiter {
  public:
-  enum class Endpoint { kChat, kModels };
-
   static ngx_int_t start(ngx_http_request_t* r);
 
-  GatewayRequest(ngx_http_request_t* r, Endpoint ep, std::string token);
+  // `models`: GET /models; otherwise a POST to the endpoint of `api`.
+  GatewayRequest(ngx_http_request_t* r, bool models, ClientApi api, std::string token);
   ~GatewayRequest();
 
   void on_snapshot_ready() override;
@@ -139,6 +165,9 @@ class GatewayRequest final : public SnapshotWaiter {
 
   void run();
   void answer_models();
+  void answer_count_locally();
+  // Whether the answer counts as usage and against quotas (token counting does not).
+  bool metered() const { return api_ != ClientApi::kCountTokens; }
   void next_attempt();
   void begin_admission();
   void on_admission();
@@ -151,7 +180,7 @@ class GatewayRequest final : public SnapshotWaiter {
   void fail_attempt(AttemptRecord rec, const failover::Classification* cls = nullptr);
   void fail_all();
   void done(ngx_int_t rc);  // finalizes the request; `this` may be gone afterwards
-  void respond(const ApiError& e) { done(send_error(r_, e, trail_headers(false))); }
+  void respond(const ApiError& e) { done(send_error(r_, api_, e, trail_headers(false))); }
   bool commit_stream();
   ngx_int_t output(std::string_view data, bool last);
   bool client_busy() const { return busy_ != nullptr; }
@@ -165,14 +194,15 @@ class GatewayRequest final : public SnapshotWaiter {
 
   ngx_http_request_t* r_;
   ngx_http_lingmo_loc_conf_t* lcf_;
-  Endpoint ep_;
+  bool models_;
+  ClientApi api_;
   std::string token_;
   std::string body_in_;
   bool waiting_ = false;
   bool snapshot_ready_ = false;
 
   std::shared_ptr<const config::Snapshot> snap_;
-  openai::ChatRequest req_;
+  translate::ClientRequest req_;
   routing::Route route_;
   size_t next_ = 0;
   std::vector<AttemptRecord> tried_;
@@ -182,7 +212,7 @@ class GatewayRequest final : public SnapshotWaiter {
   const routing::Candidate* cand_ = nullptr;
   bool first_byte_seen_ = false;
   sse::Framer framer_;
-  std::unique_ptr<openai::StreamRelay> relay_;
+  std::unique_ptr<translate::Translator> xlate_;  // the current attempt's (translate/translator.h)
   std::vector<sse::Event> events_;
   std::string resp_;  // non-stream body or vendor error body
   std::string held_;  // relayed stream bytes held back until the first substantive event
@@ -210,9 +240,9 @@ GatewayRequest* ctx_of(ngx_http_request_t* r) {
 
 void destroy_ctx(void* data) { delete static_cast<GatewayRequest*>(data); }
 
-GatewayRequest::GatewayRequest(ngx_http_request_t* r, Endpoint ep, std::string token)
+GatewayRequest::GatewayRequest(ngx_http_request_t* r, bool models, ClientApi api, std::string token)
     : r_(r), lcf_(static_cast<ngx_http_lingmo_loc_conf_t*>(ngx_http_get_module_loc_conf(r, ngx_http_lingmo_module))),
-      ep_(ep), token_(std::move(token)) {
+      models_(models), api_(api), token_(std::move(token)) {
   wake_.data = r;
   wake_.handler = &GatewayRequest::on_wake;
   wake_.log = r->connection->log;
@@ -229,11 +259,11 @@ GatewayRequest::~GatewayRequest() {
   if (call_ && cand_ && Worker::instance()) {
     // The client went away mid-call: charge what was relayed, release the rest of the reservation.
     Worker::instance()->abandon(cand_->provider->cfg.id);
-    quota::Cost spent = actual_cost(relay_ ? relay_->usage() : openai::Usage{});
+    quota::Cost spent = actual_cost(xlate_ ? xlate_->usage() : openai::Usage{});
     usage::Counters u;
     if (committed_) u = spent;
     u.requests = 1;
-    Worker::instance()->record_usage(cand_->provider->cfg.id, u);
+    if (metered()) Worker::instance()->record_usage(cand_->provider->cfg.id, u);
     settle_quota(spent, committed_);
   }
   call_.reset();  // a client that went away cancels the vendor call here
@@ -241,53 +271,67 @@ GatewayRequest::~GatewayRequest() {
 
 ngx_int_t GatewayRequest::start(ngx_http_request_t* r) {
   std::string_view uri = view(r->uri);
-  Endpoint ep;
-  if (ends_with(uri, kChatSuffix)) {
-    ep = Endpoint::kChat;
-  } else if (ends_with(uri, kModelsSuffix)) {
-    ep = Endpoint::kModels;
-  } else {
+  bool models = ends_with(uri, kModelsSuffix);
+  ClientApi api = ClientApi::kChat;
+  bool known = models;
+  for (const auto& e : kEndpoints)
+    if (!known && ends_with(uri, e.suffix)) {
+      api = e.api;
+      known = true;
+    }
+  // Errors take the dialect of the endpoint; Anthropic-looking requests to unknown paths get
+  // Anthropic's shape too (Claude Code reports a bare 404 as "model may not exist").
+  if (!known && (!header_in(r, "anthropic-version").empty() || !header_in(r, "x-api-key").empty())) api = ClientApi::kMessages;
+  if (!known) {
     ApiError e{404, "invalid_request_error", "unknown_url",
                "Unknown request URL: " + str(r->method_name) + " " + std::string(uri) + ".", ""};
-    return send_early_error(r, e);
+    return send_early_error(r, api, e);
   }
-  bool method_ok = ep == Endpoint::kChat ? (r->method & NGX_HTTP_POST) : (r->method & (NGX_HTTP_GET | NGX_HTTP_HEAD));
+  bool method_ok = models ? (r->method & (NGX_HTTP_GET | NGX_HTTP_HEAD)) : (r->method & NGX_HTTP_POST);
   if (!method_ok) {
     ApiError e{405, "invalid_request_error", "method_not_allowed",
                "Method " + str(r->method_name) + " is not allowed for " + std::string(uri) + "; use " +
-                   (ep == Endpoint::kChat ? "POST" : "GET") + ".", ""};
-    return send_early_error(r, e, {{"Allow", ep == Endpoint::kChat ? "POST" : "GET, HEAD"}});
+                   (models ? "GET" : "POST") + ".", ""};
+    return send_early_error(r, api, e, {{"Allow", models ? "GET, HEAD" : "POST"}});
   }
-  std::string_view token = bearer_token(r);
+  std::string_view token = client_token(r);
   if (token.empty()) {
-    ApiError e{401, "invalid_request_error", "", "You didn't provide an API key. You need to provide your API key in an "
-               "Authorization header using Bearer auth (i.e. Authorization: Bearer YOUR_KEY).", ""};
-    return send_early_error(r, e);
+    ApiError e{401, "invalid_request_error", "", translate::is_anthropic_dialect(api)
+               ? "No API key: send your gateway key in the x-api-key header or as Authorization: Bearer."
+               : "You didn't provide an API key. You need to provide your API key in an Authorization header using "
+                 "Bearer auth (i.e. Authorization: Bearer YOUR_KEY).", ""};
+    return send_early_error(r, api, e);
   }
   if (!Worker::instance()) return NGX_HTTP_INTERNAL_SERVER_ERROR;
 
   auto* cln = ngx_pool_cleanup_add(r->pool, 0);
   if (!cln) return NGX_HTTP_INTERNAL_SERVER_ERROR;
-  auto* ctx = new GatewayRequest(r, ep, std::string(token));
+  if (models && (!header_in(r, "anthropic-version").empty() || !header_in(r, "x-api-key").empty()))
+    api = ClientApi::kMessages;  // an Anthropic client: Anthropic's list shape and errors
+  auto* ctx = new GatewayRequest(r, models, api, std::string(token));
+  if (translate::is_anthropic_dialect(api)) {
+    ctx->req_.anthropic_version = std::string(header_in(r, "anthropic-version"));
+    ctx->req_.anthropic_beta = std::string(header_in(r, "anthropic-beta"));
+  }
   cln->handler = destroy_ctx;
   cln->data = ctx;
   ngx_http_set_ctx(r, ctx, ngx_http_lingmo_module);
 
-  if (ep == Endpoint::kModels) {
+  if (models) {
     if (ngx_http_discard_request_body(r) != NGX_OK) return NGX_HTTP_INTERNAL_SERVER_ERROR;
     r->main->count++;
     ctx->run();
     return NGX_DONE;
   }
   // A body over client_max_body_size never gets here: nginx answers 413 itself, and
-  // error_filter.cpp turns that page into an OpenAI-style error.
+  // error_filter.cpp turns that page into an error in the endpoint's dialect.
   r->request_body_in_single_buf = 1;
   ngx_int_t rc = ngx_http_read_client_request_body(r, &GatewayRequest::on_body_read);
   if (rc >= NGX_HTTP_SPECIAL_RESPONSE) {
     r->keepalive = 0;
     ApiError e{static_cast<int>(rc), "invalid_request_error", rc == NGX_HTTP_REQUEST_ENTITY_TOO_LARGE ? "request_too_large" : "",
                "Could not read the request body (HTTP " + std::to_string(rc) + ").", ""};
-    return send_error(r, e);
+    return send_error(r, api, e);
   }
   return NGX_DONE;
 }
@@ -346,17 +390,16 @@ void GatewayRequest::run() {
     respond(ApiError{401, "invalid_request_error", "invalid_api_key", "Incorrect API key provided: " + mask_key(token_) + ".", ""});
     return;
   }
-  if (ep_ == Endpoint::kModels) {
+  if (models_) {
     answer_models();
     return;
   }
   ApiError err;
-  if (!openai::parse_chat_request(body_in_, req_, err)) {
+  if (!translate::parse_client_request(api_, body_in_, req_, err)) {
     respond(err);
     return;
   }
-  int64_t max_tokens = json::get_int(req_.doc, "max_completion_tokens", json::get_int(req_.doc, "max_tokens", 0));
-  estimate_ = quota::estimate_chat(body_in_.size(), max_tokens);
+  estimate_ = quota::estimate_chat(body_in_.size(), req_.max_output_tokens);
   body_in_.clear();
   body_in_.shrink_to_fit();
   route_ = routing::route(*snap_, req_.model, *key, now_ms(), &Worker::instance()->overlay());
@@ -365,19 +408,38 @@ void GatewayRequest::run() {
                      "The model `" + req_.model + "` does not exist or you do not have access to it.", "model"});
     return;
   }
+  if (api_ == ClientApi::kCountTokens &&
+      (route_.candidates.empty() || route_.candidates.front().provider->cfg.dialect != "anthropic")) {
+    answer_count_locally();  // only Anthropic vendors count tokens the Anthropic way
+    return;
+  }
   next_attempt();
+}
+
+void GatewayRequest::answer_count_locally() {
+  std::string body = "{\"input_tokens\":" + std::to_string(translate::estimate_input_tokens(req_)) + "}";
+  done(send_whole(r_, NGX_HTTP_OK, body, {{"X-LingMo-Count", "estimate"}}));
 }
 
 void GatewayRequest::answer_models() {
   const config::GatewayKey* key = snap_->find_key(token_);
-  std::string body = "{\"object\":\"list\",\"data\":[";
-  bool first = true;
-  for (const auto& m : routing::list_models(*snap_, *key)) {
-    body += (first ? "" : ",");
-    body += "{\"id\":" + json::quote(m) + ",\"object\":\"model\",\"created\":0,\"owned_by\":\"lingmo\"}";
-    first = false;
+  auto names = routing::list_models(*snap_, *key);
+  std::string body;
+  if (translate::is_anthropic_dialect(api_)) {
+    // Anthropic's shape: Claude Code's gateway model discovery reads data[].id/display_name.
+    body = "{\"data\":[";
+    for (size_t i = 0; i < names.size(); ++i)
+      body += std::string(i ? "," : "") + "{\"type\":\"model\",\"id\":" + json::quote(names[i]) +
+              ",\"display_name\":" + json::quote(names[i]) + ",\"created_at\":\"1970-01-01T00:00:00Z\"}";
+    body += "],\"has_more\":false,\"first_id\":" + (names.empty() ? std::string("null") : json::quote(names.front())) +
+            ",\"last_id\":" + (names.empty() ? std::string("null") : json::quote(names.back())) + "}";
+  } else {
+    body = "{\"object\":\"list\",\"data\":[";
+    for (size_t i = 0; i < names.size(); ++i)
+      body += std::string(i ? "," : "") + "{\"id\":" + json::quote(names[i]) +
+              ",\"object\":\"model\",\"created\":0,\"owned_by\":\"lingmo\"}";
+    body += "]}";
   }
-  body += "]}";
   done(send_whole(r_, NGX_HTTP_OK, body));
 }
 
@@ -389,12 +451,17 @@ void GatewayRequest::next_attempt() {
     }
     cand_ = &route_.candidates[next_++];
     const std::string& pid = cand_->provider->cfg.id;
+    auto dialect = translate::parse_dialect(cand_->provider->cfg.dialect);
+    if (!dialect || !translate::Translator::supports(api_, *dialect)) {
+      route_.skipped.push_back({pid, "its " + cand_->provider->cfg.dialect + " dialect has no such endpoint", "unsupported_endpoint"});
+      continue;
+    }
     if (!Worker::instance()->admit(pid, now_ms())) {
       route_.skipped.push_back({pid, "circuit open after repeated failures", "circuit_open"});
       continue;
     }
     const config::Settings& settings = snap_->config().settings;
-    plan_ = settings.auto_switch ? quota::plan(*cand_->provider, req_.model, estimate_, now_ms(), settings.threshold)
+    plan_ = settings.auto_switch && metered() ? quota::plan(*cand_->provider, req_.model, estimate_, now_ms(), settings.threshold)
                                  : quota::Plan{};
     reserved_ = false;
     if (!plan_.empty()) {
@@ -471,15 +538,16 @@ bool GatewayRequest::start_call() {
     first_byte_seen_ = false;
     framer_ = sse::Framer();
     held_.clear();
-    relay_ = std::make_unique<openai::StreamRelay>(req_.client_wants_usage);
     resp_.clear();
+    auto dialect = translate::parse_dialect(cand_->provider->cfg.dialect);  // checked in next_attempt()
+    xlate_ = std::make_unique<translate::Translator>(req_, dialect.value_or(translate::VendorDialect::kOpenAI),
+                                                     now_ms() / 1000);
+    translate::VendorRequest vr = xlate_->request({&cand_->provider->cfg, cand_->upstream_model});
     const auto& mcf = Worker::instance()->conf();
     CallSettings s{lcf_->connect_timeout, str(mcf.ca_bundle), mcf.tls_verify != 0};
     call_ = std::make_unique<VendorCall>(Worker::instance()->curl(), &wake_);
     std::string error;
-    if (call_->start(cand_->provider->cfg, cand_->provider->api_key, std::string(kChatSuffix),
-                     openai::build_upstream_body(req_, cand_->upstream_model, cand_->provider->cfg.drop_params,
-                                                 cand_->provider->cfg.rename_params),
+    if (call_->start(cand_->provider->cfg, cand_->provider->api_key, vr.path, std::move(vr.body), vr.headers,
                      req_.stream, s, error)) {
       arm_timer(lcf_->first_byte_timeout);
       return true;
@@ -504,7 +572,7 @@ quota::Cost GatewayRequest::actual_cost(const openai::Usage& u) const {
     c.total_tokens = u.total_tokens;
   } else {
     c.prompt_tokens = estimate_.prompt_tokens;
-    c.completion_tokens = relay_ ? (relay_->streamed_chars() + 3) / 4 : 0;
+    c.completion_tokens = xlate_ ? (xlate_->streamed_chars() + 3) / 4 : 0;
     c.total_tokens = c.prompt_tokens + c.completion_tokens;
   }
   c.cost_micros = cand_->provider->cfg.cost_micros(c.prompt_tokens, c.completion_tokens);
@@ -561,14 +629,14 @@ void GatewayRequest::pump() {
       bool framed = framer_.feed(in, events_);
       std::string out;
       for (const auto& ev : events_) {
-        auto st = relay_->on_event(ev, out);
-        if (st != openai::StreamRelay::Status::kOk) {
+        auto st = xlate_->on_event(ev, out);
+        if (st != translate::Status::kOk) {
           held_ += out;
           if (committed_ && !held_.empty() && output(held_, false) == NGX_ERROR) return done(NGX_ERROR);
           AttemptRecord rec = record_for_current();
           rec.status = 200;
-          rec.failure = st == openai::StreamRelay::Status::kMalformed ? Failure::kMalformed : Failure::kServer;
-          rec.detail = relay_->error_message();
+          rec.failure = st == translate::Status::kMalformed ? Failure::kMalformed : Failure::kServer;
+          rec.detail = xlate_->error();
           return fail_attempt(std::move(rec));
         }
       }
@@ -580,7 +648,7 @@ void GatewayRequest::pump() {
         return fail_attempt(std::move(rec));
       }
       held_ += out;
-      if (!held_.empty() && (committed_ || relay_->substantive())) {
+      if (!held_.empty() && (committed_ || xlate_->substantive())) {
         if (!committed_ && !commit_stream()) return;
         std::string send;
         send.swap(held_);
@@ -625,23 +693,34 @@ void GatewayRequest::finish_attempt() {
   if (c.result != CURLE_OK) {
     rec.failure = first_byte_seen_ ? Failure::kInterrupted : Failure::kConnect;
     rec.detail = c.error_text();
-    if (relay_) usage = relay_->usage();
+    if (xlate_) usage = xlate_->usage();
   } else if (req_.stream && status == 200) {
-    usage = relay_->usage();
-    if (!relay_->done()) {
+    // The vendor closed the stream: Gemini ends answers so; the translator writes the ending.
+    std::string tail;
+    translate::Status st = xlate_->on_end(tail);
+    held_ += tail;
+    usage = xlate_->usage();
+    if (st != translate::Status::kOk) {
+      rec.failure = Failure::kMalformed;
+      rec.detail = xlate_->error();
+    } else if (!xlate_->complete()) {
       rec.failure = Failure::kInterrupted;
-      rec.detail = "the stream ended without [DONE]";
+      rec.detail = "the stream ended before the answer did";
     }
   } else if (status >= 200 && status < 300) {
-    switch (openai::inspect_completion(resp_, usage)) {
-      case openai::BodyKind::kCompletion: break;
-      case openai::BodyKind::kError:
+    std::string translated;
+    switch (xlate_->on_body(resp_, translated)) {
+      case translate::BodyKind::kAnswer:
+        usage = xlate_->usage();
+        resp_.swap(translated);
+        break;
+      case translate::BodyKind::kError:
         rec.failure = Failure::kServer;
         rec.detail = vendor_error_message(resp_);
         break;
-      case openai::BodyKind::kMalformed:
+      case translate::BodyKind::kMalformed:
         rec.failure = Failure::kMalformed;
-        rec.detail = "the response body is not a valid chat completion";
+        rec.detail = xlate_->error().empty() ? "the response body is not a valid answer" : xlate_->error();
         break;
     }
   } else {
@@ -656,7 +735,7 @@ void GatewayRequest::finish_attempt() {
   if (rec.failure != Failure::kNone) return fail_attempt(std::move(rec));
 
   quota::Cost spent = actual_cost(usage);
-  Worker::instance()->record_usage(rec.provider_id, spent);
+  if (metered()) Worker::instance()->record_usage(rec.provider_id, spent);
   settle_quota(spent, true);
   Worker::instance()->report(*cand_->provider, Failure::kNone, nullptr, c.hint_headers, now_ms());
   tried_.push_back(std::move(rec));
@@ -677,12 +756,12 @@ void GatewayRequest::finish_attempt() {
 
 void GatewayRequest::fail_attempt(AttemptRecord rec, const failover::Classification* cls) {
   // A stream that reached the client consumed tokens even if it broke: charge what was relayed.
-  quota::Cost spent = actual_cost(relay_ ? relay_->usage() : openai::Usage{});
+  quota::Cost spent = actual_cost(xlate_ ? xlate_->usage() : openai::Usage{});
   usage::Counters u;
-  if (committed_ || (relay_ && relay_->usage().present)) u = spent;
+  if (committed_ || (xlate_ && xlate_->usage().present)) u = spent;
   u.requests = 1;
   u.failures = 1;
-  Worker::instance()->record_usage(rec.provider_id, u);
+  if (metered()) Worker::instance()->record_usage(rec.provider_id, u);
   settle_quota(spent, committed_);
   Worker::instance()->report(*cand_->provider, rec.failure, cls, call_ ? call_->hint_headers : std::map<std::string, std::string>{},
                              now_ms());
@@ -696,21 +775,28 @@ void GatewayRequest::fail_attempt(AttemptRecord rec, const failover::Classificat
     ApiError e{502, "upstream_error", "stream_interrupted",
                "The upstream stream failed after it had started: " + failover::describe(tried_.back()), ""};
     log_outcome("interrupted");
-    return done(output(openai::error_event(e), true));
+    return done(output(translate::render_stream_error(api_, e), true));
   }
   if (f == Failure::kClientError) {
-    // The vendor says the request itself is wrong; another vendor would say the same.
+    // The vendor says the request itself is wrong; another vendor would say the same. A vendor
+    // of the client's own dialect is quoted verbatim; any other is reworded into it.
     long status = tried_.back().status;
-    openai::Usage ignored;
-    bool vendor_json = openai::inspect_completion(resp_, ignored) == openai::BodyKind::kError;
-    std::string body = vendor_json ? resp_ : openai::error_body(openai::invalid_request(tried_.back().detail.empty() ? "The vendor rejected the request." : tried_.back().detail));
+    std::string message, type;
+    bool vendor_json = translate::read_vendor_error(resp_, message, type);
+    const std::string& dialect = cand_->provider->cfg.dialect;
+    bool same_dialect = dialect == (translate::is_anthropic_dialect(api_) ? "anthropic" : "openai") && api_ != ClientApi::kResponses;
     log_outcome("client_error");
-    return done(send_whole(r_, static_cast<ngx_uint_t>(status), body, trail_headers(false)));
+    if (vendor_json && same_dialect)
+      return done(send_whole(r_, static_cast<ngx_uint_t>(status), resp_, trail_headers(false)));
+    ApiError e = openai::invalid_request(!message.empty() ? message : (tried_.back().detail.empty() ? "The vendor rejected the request." : tried_.back().detail));
+    e.status = static_cast<int>(status);
+    return respond(e);
   }
   next_attempt();
 }
 
 void GatewayRequest::fail_all() {
+  if (api_ == ClientApi::kCountTokens) return answer_count_locally();  // a count is never worth an error
   bool capped = next_ < route_.candidates.size();
   log_outcome("failed");
   respond(failover::final_error(req_.model, tried_, route_.skipped, capped));

@@ -15,7 +15,8 @@ VendorCall::~VendorCall() {
 }
 
 bool VendorCall::start(const config::Provider& p, const std::string& api_key, const std::string& path, std::string body,
-                       bool stream, const CallSettings& s, std::string& error) {
+                       const std::vector<std::pair<std::string, std::string>>& headers, bool stream, const CallSettings& s,
+                       std::string& error) {
   easy_ = curl_easy_init();
   if (!easy_) {
     error = "curl_easy_init failed";
@@ -26,7 +27,12 @@ bool VendorCall::start(const config::Provider& p, const std::string& api_key, co
   headers_ = curl_slist_append(headers_, "Content-Type: application/json");
   headers_ = curl_slist_append(headers_, stream ? "Accept: text/event-stream" : "Accept: application/json");
   headers_ = curl_slist_append(headers_, "Expect:");  // no 100-continue round trip
-  if (!api_key.empty()) headers_ = curl_slist_append(headers_, ("Authorization: Bearer " + api_key).c_str());
+  if (!api_key.empty()) {
+    // Header auth for every dialect: Gemini also takes ?key=, but URLs end up in logs.
+    const char* name = p.dialect == "anthropic" ? "x-api-key: " : p.dialect == "gemini" ? "x-goog-api-key: " : "Authorization: Bearer ";
+    headers_ = curl_slist_append(headers_, (name + api_key).c_str());
+  }
+  for (const auto& [k, v] : headers) headers_ = curl_slist_append(headers_, (k + ": " + v).c_str());
   for (const auto& [k, v] : p.headers) headers_ = curl_slist_append(headers_, (k + ": " + v).c_str());
 
   curl_easy_setopt(easy_, CURLOPT_URL, url.c_str());

@@ -10,6 +10,8 @@
 
 #include <map>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "config/model.h"
 #include "curl_driver.h"
@@ -32,9 +34,11 @@ class VendorCall final : public Transfer {
   VendorCall(const VendorCall&) = delete;
   VendorCall& operator=(const VendorCall&) = delete;
 
-  // Starts POST {base_url}{path} with `body`. False (with `error`) if it could not be started.
+  // Starts POST {base_url}{path} with `body` and `headers`, authenticated the way the provider's
+  // dialect wants. False (with `error`) if it could not be started.
   bool start(const config::Provider& p, const std::string& api_key, const std::string& path, std::string body,
-             bool stream, const CallSettings& s, std::string& error);
+             const std::vector<std::pair<std::string, std::string>>& headers, bool stream, const CallSettings& s,
+             std::string& error);
 
   void on_done(CURLcode result) override;
 

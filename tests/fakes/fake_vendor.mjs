@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// Fake LLM vendor speaking the OpenAI Chat Completions wire format.
+// Fake LLM vendor speaking the OpenAI Chat Completions wire format (and OpenAI embeddings).
 //
 // Used by integration tests, the end-to-end test, the benchmark and the
 // offline demo. Node.js >= 20, ES module, no npm dependencies.
@@ -73,26 +73,26 @@ const NAME = OPTS.name;
 const MODES = new Set([
   'normal', '429', 'rate_limit', '500', '402', '401', '400', 'hang',
   'hang_after_headers', 'reset_mid_stream', 'malformed', 'slow_first_byte',
-  'keepalive_comments', 'custom',
+  'keepalive_comments', 'custom', 'answer',
 ]);
 
 const DEFAULT_CHUNKS = { reset_mid_stream: 2 };
 const DEFAULT_DELAY = { slow_first_byte: 2000, keepalive_comments: 50 };
 
 function normalMode() {
-  return { mode: 'normal', times: null, chunks: null, delay_ms: null, rst: false, status: null, body: null, headers: null };
+  return { mode: 'normal', times: null, chunks: null, delay_ms: null, rst: false, status: null, body: null, headers: null, answer: null };
 }
 
 let modeState = normalMode();
 let stats;
 function resetStats() {
-  stats = { requests: 0, connections: 0, aborted: 0, last_request: null };
+  stats = { requests: 0, embeddings_requests: 0, connections: 0, aborted: 0, last_request: null };
 }
 resetStats();
 let openConnections = 0;
 let idCounter = 0; // never reset, so ids stay unique for the process lifetime
 
-// Takes the mode for one chat request and consumes one use of a one-shot mode.
+// Takes the mode for one chat (or embeddings) request and consumes one use of a one-shot mode.
 function takeMode() {
   const m = modeState;
   if (m.times !== null) {
@@ -171,6 +171,138 @@ function echoText(body) {
 
 function promptTokens(body) {
   return (body && Array.isArray(body.messages) ? body.messages.length : 0) * 10;
+}
+
+const ROLES = new Set(['system', 'developer', 'user', 'assistant', 'tool']);
+
+// Checks that make translation bugs visible (the real API rejects these too). Only arrays of
+// objects are looked at; anything else is left alone as before. Returns an OpenAI error or null.
+function validateMessages(body) {
+  const msgs = body.messages;
+  if (!Array.isArray(msgs)) return null;
+  const seenIds = new Set();
+  let sawToolCalls = false;
+  for (let i = 0; i < msgs.length; i++) {
+    const m = msgs[i];
+    if (m === null || typeof m !== 'object' || Array.isArray(m)) continue;
+    if (m.role === undefined) {
+      return oaiError(`Missing required parameter: 'messages[${i}].role'.`, 'invalid_request_error',
+        `messages[${i}].role`, 'missing_required_parameter');
+    }
+    if (!ROLES.has(m.role)) {
+      return oaiError(`Invalid value: '${m.role}'. Supported values are: 'system', 'developer', 'user', 'assistant', and 'tool'.`,
+        'invalid_request_error', `messages[${i}].role`, 'invalid_value');
+    }
+    if (m.role === 'assistant' && Array.isArray(m.tool_calls)) {
+      for (const tc of m.tool_calls) {
+        if (tc && typeof tc.id === 'string') { seenIds.add(tc.id); sawToolCalls = true; }
+      }
+    }
+    if (m.role === 'tool') {
+      if (!sawToolCalls) {
+        return oaiError("Invalid parameter: messages with role 'tool' must be a response to a preceeding message with 'tool_calls'.",
+          'invalid_request_error', `messages.[${i}].role`, null);
+      }
+      if (!seenIds.has(m.tool_call_id)) {
+        return oaiError(`Invalid parameter: 'tool_call_id' of '${m.tool_call_id}' not found in 'tool_calls' of previous message.`,
+          'invalid_request_error', `messages.[${i}].tool_call_id`, null);
+      }
+    }
+  }
+  return null;
+}
+
+// Splits text into deterministic stream pieces: at word boundaries (whitespace stays with the
+// following word); a single word of 2+ characters is cut in half. "" gives no pieces.
+function splitText(s) {
+  if (s.length === 0) return [];
+  let parts = s.match(/\s*\S+|\s+$/g) || [s];
+  if (parts.join('') !== s) parts = [s];
+  if (parts.length >= 2) return parts;
+  const cps = Array.from(s);
+  if (cps.length < 2) return [s];
+  const h = Math.ceil(cps.length / 2);
+  return [cps.slice(0, h).join(''), cps.slice(h).join('')];
+}
+
+// Splits a tool call's arguments string into 2+ fragments (3 when it has 3+ characters).
+function splitArgs(s) {
+  const cps = Array.from(s);
+  if (cps.length < 3) return cps.length ? splitText(s) : [];
+  const a = Math.ceil(cps.length / 3);
+  const b = Math.ceil((2 * cps.length) / 3);
+  return [cps.slice(0, a).join(''), cps.slice(a, b).join(''), cps.slice(b).join('')];
+}
+
+// Plan of a scripted answer (mode "answer"): pieces, tool calls, finish reason and usage.
+function scriptedPlan(body, a) {
+  const reasoning = typeof a.reasoning === 'string' && a.reasoning !== '' ? splitText(a.reasoning) : [];
+  const text = typeof a.text === 'string' && a.text !== '' ? splitText(a.text) : [];
+  const calls = (Array.isArray(a.tool_calls) ? a.tool_calls : []).map((c, k) => {
+    const args = typeof c.arguments === 'string' ? c.arguments : JSON.stringify(c.arguments ?? {});
+    return {
+      id: typeof c.id === 'string' ? c.id : `call_${NAME}_${idCounter}_${k}`,
+      name: String(c.name),
+      arguments: args,
+      pieces: splitArgs(args),
+    };
+  });
+  const nDeltas = reasoning.length + text.length + calls.reduce((n, c) => n + c.pieces.length, 0);
+  const finish = typeof a.finish_reason === 'string' ? a.finish_reason : (calls.length ? 'tool_calls' : 'stop');
+  const u = a.usage && typeof a.usage === 'object' ? a.usage : {};
+  const num = (v, d) => (Number.isInteger(v) && v >= 0 ? v : d);
+  const P = num(u.prompt_tokens, promptTokens(body));
+  const C = num(u.completion_tokens, nDeltas);
+  const usage = { prompt_tokens: P, completion_tokens: C, total_tokens: P + C };
+  if (Number.isInteger(u.cached_tokens)) usage.prompt_tokens_details = { cached_tokens: u.cached_tokens };
+  if (reasoning.length) usage.completion_tokens_details = { reasoning_tokens: reasoning.length };
+  return { reasoning, text, calls, finish, usage, reasoningText: a.reasoning, textFull: a.text };
+}
+
+function scriptedNonStream(id, model, plan) {
+  const message = { role: 'assistant', content: plan.text.length ? plan.textFull : null };
+  if (plan.reasoning.length) message.reasoning_content = plan.reasoningText;
+  if (plan.calls.length) {
+    message.tool_calls = plan.calls.map((c) => ({ id: c.id, type: 'function', function: { name: c.name, arguments: c.arguments } }));
+  }
+  message.refusal = null;
+  return {
+    id,
+    object: 'chat.completion',
+    created: nowSecs(),
+    model,
+    choices: [{ index: 0, message, logprobs: null, finish_reason: plan.finish }],
+    usage: plan.usage,
+  };
+}
+
+function scriptedStream(id, model, body, plan) {
+  const includeUsage = !!(body && body.stream_options && body.stream_options.include_usage === true);
+  const created = nowSecs();
+  const ev = (delta, finish) => {
+    const o = {
+      id,
+      object: 'chat.completion.chunk',
+      created,
+      model,
+      choices: [{ index: 0, delta, logprobs: null, finish_reason: finish }],
+    };
+    if (includeUsage) o.usage = null;
+    return `data: ${JSON.stringify(o)}\n\n`;
+  };
+  const out = [ev({ role: 'assistant', content: '' }, null)];
+  for (const r of plan.reasoning) out.push(ev({ content: null, reasoning_content: r }, null));
+  for (const t of plan.text) out.push(ev({ content: t }, null));
+  plan.calls.forEach((c, index) => {
+    out.push(ev({ tool_calls: [{ index, id: c.id, type: 'function', function: { name: c.name, arguments: '' } }] }, null));
+    for (const piece of c.pieces) out.push(ev({ tool_calls: [{ index, function: { arguments: piece } }] }, null));
+  });
+  out.push(ev({}, plan.finish));
+  if (includeUsage) {
+    out.push(`data: ${JSON.stringify({ id, object: 'chat.completion.chunk', created, model, choices: [], usage: plan.usage })}\n\n`);
+  }
+  out.push('data: [DONE]\n\n');
+  return out;
 }
 
 // ---------------------------------------------------------------------------
@@ -309,6 +441,55 @@ function answerNormal(ctx, m, id, model, body, stream, interDelay) {
   writeSeq(ctx, streamEvents(id, model, body, n, true), interDelay, () => res.end());
 }
 
+// Answers the plain error modes (shared by chat and embeddings). Returns true when it answered.
+function answerErrorMode(req, res, m, model) {
+  switch (m.mode) {
+    case '429':
+      sendJson(res, 429, oaiError(
+        'You exceeded your current quota, please check your plan and billing details.',
+        'insufficient_quota', null, 'insufficient_quota'));
+      return true;
+
+    case 'rate_limit':
+      sendJson(res, 429, oaiError(
+        `Rate limit reached for ${model} in organization org-${NAME} on requests per min (RPM): Limit 3, Used 3, Requested 1. Please try again in 1s.`,
+        'requests', null, 'rate_limit_exceeded'), { 'retry-after': '1' });
+      return true;
+
+    case '500':
+      sendJson(res, 500, oaiError(
+        'The server had an error while processing your request.', 'server_error', null, null));
+      return true;
+
+    case '402':
+      sendJson(res, 402, oaiError(
+        'Insufficient Balance', 'unknown_error', null, 'invalid_request_error'));
+      return true;
+
+    case '401':
+      send401(res, bearerOf(req));
+      return true;
+
+    case '400':
+      sendJson(res, 400, oaiError(
+        "Invalid value for 'temperature'", 'invalid_request_error', 'temperature', null));
+      return true;
+
+    case 'custom': {
+      const text = typeof m.body === 'string' ? m.body : JSON.stringify(m.body);
+      res.writeHead(m.status, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(text), ...(m.headers || {}) });
+      res.end(text);
+      return true;
+    }
+
+    case 'hang':
+      return true; // never respond; Ctx counts the abort when the client goes away
+
+    default:
+      return false;
+  }
+}
+
 function handleChat(req, res, raw) {
   const ctx = new Ctx(req, res);
   stats.requests++;
@@ -327,49 +508,26 @@ function handleChat(req, res, raw) {
       'We could not parse the JSON body of your request. (HINT: This likely means you aren\'t using your HTTP library correctly. The OpenAI API expects a JSON payload, but what was sent was not valid JSON.)',
       'invalid_request_error', null, null));
   }
+  // Invalid roles and dangling tool messages: rejected before a mode is used up.
+  const vErr = validateMessages(body);
+  if (vErr) return sendJson(res, 400, vErr);
 
   const m = takeMode();
   const id = `chatcmpl-${NAME}-${++idCounter}`;
   const model = typeof body.model === 'string' ? body.model : 'fake-model';
   const stream = body.stream === true;
 
+  if (answerErrorMode(req, res, m, model)) return;
   switch (m.mode) {
     case 'normal':
       return answerNormal(ctx, m, id, model, body, stream, m.delay_ms ?? 0);
 
-    case '429':
-      return sendJson(res, 429, oaiError(
-        'You exceeded your current quota, please check your plan and billing details.',
-        'insufficient_quota', null, 'insufficient_quota'));
-
-    case 'rate_limit':
-      return sendJson(res, 429, oaiError(
-        `Rate limit reached for ${model} in organization org-${NAME} on requests per min (RPM): Limit 3, Used 3, Requested 1. Please try again in 1s.`,
-        'requests', null, 'rate_limit_exceeded'), { 'retry-after': '1' });
-
-    case '500':
-      return sendJson(res, 500, oaiError(
-        'The server had an error while processing your request.', 'server_error', null, null));
-
-    case '402':
-      return sendJson(res, 402, oaiError(
-        'Insufficient Balance', 'unknown_error', null, 'invalid_request_error'));
-
-    case '401':
-      return send401(res, bearerOf(req));
-
-    case '400':
-      return sendJson(res, 400, oaiError(
-        "Invalid value for 'temperature'", 'invalid_request_error', 'temperature', null));
-
-    case 'custom': {
-      const text = typeof m.body === 'string' ? m.body : JSON.stringify(m.body);
-      res.writeHead(m.status, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(text), ...(m.headers || {}) });
-      return res.end(text);
+    case 'answer': {
+      const plan = scriptedPlan(body, m.answer);
+      if (!stream) return sendJson(res, 200, scriptedNonStream(id, model, plan), m.headers);
+      res.writeHead(200, { ...SSE_HEADERS, ...(m.headers || {}) });
+      return writeSeq(ctx, scriptedStream(id, model, body, plan), m.delay_ms ?? 0, () => res.end());
     }
-
-    case 'hang':
-      return; // never respond; Ctx counts the abort when the client goes away
 
     case 'hang_after_headers':
       res.writeHead(200, stream ? SSE_HEADERS : { 'Content-Type': 'application/json' });
@@ -429,11 +587,155 @@ function handleChat(req, res, raw) {
 }
 
 // ---------------------------------------------------------------------------
+// Embeddings
+// ---------------------------------------------------------------------------
+
+function fnv1a(str) {
+  let h = 0x811c9dc5;
+  const b = Buffer.from(str, 'utf8');
+  for (let i = 0; i < b.length; i++) {
+    h ^= b[i];
+    h = Math.imul(h, 0x01000193) >>> 0;
+  }
+  return h;
+}
+
+// Deterministic unit vector of `dims` numbers for one input (same text, same vector).
+function embedVector(text, dims) {
+  const v = [];
+  for (let d = 0; d < dims; d++) v.push((fnv1a(`${d}:${text}`) % 2001) / 1000 - 1);
+  const norm = Math.sqrt(v.reduce((s, x) => s + x * x, 0)) || 1;
+  return v.map((x) => Math.round((x / norm) * 1e6) / 1e6);
+}
+
+// Inputs as [text, tokens]: a string counts ceil(length / 4) tokens (at least 1); a token array
+// counts its length.
+function embeddingInputs(input) {
+  const one = (x) => {
+    if (typeof x === 'string') return x === '' ? null : [x, Math.max(1, Math.ceil(x.length / 4))];
+    if (Array.isArray(x) && x.length > 0 && x.every(Number.isInteger)) return [JSON.stringify(x), x.length];
+    return null;
+  };
+  if (typeof input === 'string') {
+    const r = one(input);
+    return r ? [r] : null;
+  }
+  if (!Array.isArray(input) || input.length === 0) return null;
+  if (input.every(Number.isInteger)) return [one(input)];
+  const out = input.map(one);
+  return out.every((r) => r !== null) ? out : null;
+}
+
+function embeddingsBody(model, inputs, dims, base64) {
+  let tokens = 0;
+  const data = inputs.map(([text, n], index) => {
+    tokens += n;
+    const vec = embedVector(text, dims);
+    const embedding = base64 ? Buffer.from(new Float32Array(vec).buffer).toString('base64') : vec;
+    return { object: 'embedding', index, embedding };
+  });
+  return { object: 'list', data, model, usage: { prompt_tokens: tokens, total_tokens: tokens } };
+}
+
+function handleEmbeddings(req, res, raw) {
+  const ctx = new Ctx(req, res);
+  stats.requests++;
+  stats.embeddings_requests++;
+  let body = null;
+  let parseOk = true;
+  try {
+    body = JSON.parse(raw.toString('utf8'));
+  } catch {
+    parseOk = false;
+  }
+  stats.last_request = { headers: req.headers, body, url: req.url };
+
+  if (!authOk(req)) return send401(res, bearerOf(req));
+  if (!parseOk || body === null || typeof body !== 'object' || Array.isArray(body)) {
+    return sendJson(res, 400, oaiError(
+      'We could not parse the JSON body of your request. (HINT: This likely means you aren\'t using your HTTP library correctly. The OpenAI API expects a JSON payload, but what was sent was not valid JSON.)',
+      'invalid_request_error', null, null));
+  }
+  if (body.input === undefined) {
+    return sendJson(res, 400, oaiError("'input' is a required property", 'invalid_request_error', null, null));
+  }
+  const inputs = embeddingInputs(body.input);
+  if (!inputs) {
+    return sendJson(res, 400, oaiError(
+      "'$.input' is invalid. Please check the API reference: https://platform.openai.com/docs/api-reference.",
+      'invalid_request_error', null, null));
+  }
+  let dims = 8;
+  if (body.dimensions !== undefined) {
+    if (!Number.isInteger(body.dimensions) || body.dimensions < 1 || body.dimensions > 3072) {
+      return sendJson(res, 400, oaiError(`Invalid value for 'dimensions' = ${JSON.stringify(body.dimensions)}.`,
+        'invalid_request_error', 'dimensions', null));
+    }
+    dims = body.dimensions;
+  }
+  const base64 = body.encoding_format === 'base64';
+
+  const m = takeMode();
+  const model = typeof body.model === 'string' ? body.model : 'fake-embedding';
+  if (answerErrorMode(req, res, m, model)) return;
+  const answer = () => sendJson(res, 200, embeddingsBody(model, inputs, dims, base64), m.headers);
+  switch (m.mode) {
+    case 'hang_after_headers':
+      res.writeHead(200, { 'Content-Type': 'application/json' });
+      res.flushHeaders();
+      return;
+
+    case 'reset_mid_stream': {
+      const buf = Buffer.from(JSON.stringify(embeddingsBody(model, inputs, dims, base64)));
+      res.writeHead(200, { 'Content-Type': 'application/json', 'Content-Length': buf.length });
+      res.write(buf.subarray(0, buf.length >> 1));
+      ctx.destroyAfterFlush(m.rst);
+      return;
+    }
+
+    case 'malformed': {
+      const b = '{"object": "list", "data": [';
+      res.writeHead(200, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(b) });
+      res.end(b);
+      return;
+    }
+
+    case 'slow_first_byte':
+      ctx.later(m.delay_ms ?? DEFAULT_DELAY.slow_first_byte, answer);
+      return;
+
+    default: // normal, answer, keepalive_comments: a normal embeddings answer
+      return answer();
+  }
+}
+
+// ---------------------------------------------------------------------------
 // Control API
 // ---------------------------------------------------------------------------
 
 function badControl(res, msg) {
   sendJson(res, 400, { ok: false, error: msg });
+}
+
+// Scripted answer for mode "answer": {reasoning?, text?, tool_calls?: [{id?, name, arguments}],
+// finish_reason?, usage?: {prompt_tokens?, completion_tokens?, cached_tokens?}}.
+function checkAnswer(a) {
+  if (a === null || typeof a !== 'object' || Array.isArray(a)) return 'answer must be an object';
+  for (const k of ['reasoning', 'text', 'finish_reason']) {
+    if (a[k] !== undefined && typeof a[k] !== 'string') return `answer.${k} must be a string`;
+  }
+  if (a.tool_calls !== undefined) {
+    if (!Array.isArray(a.tool_calls)) return 'answer.tool_calls must be an array';
+    for (const c of a.tool_calls) {
+      if (c === null || typeof c !== 'object' || typeof c.name !== 'string') return 'each answer.tool_calls entry needs a name';
+      if (c.id !== undefined && typeof c.id !== 'string') return 'answer.tool_calls[].id must be a string';
+      if (c.arguments !== undefined && typeof c.arguments !== 'string' && (c.arguments === null || typeof c.arguments !== 'object')) {
+        return 'answer.tool_calls[].arguments must be a JSON string (or an object)';
+      }
+    }
+  }
+  if (a.usage !== undefined && (a.usage === null || typeof a.usage !== 'object')) return 'answer.usage must be an object';
+  return null;
 }
 
 function handleSetMode(res, raw) {
@@ -474,6 +776,11 @@ function handleSetMode(res, raw) {
     next.status = b.status;
     next.body = b.body ?? '';
   }
+  if (mode === 'answer') {
+    const err = checkAnswer(b.answer);
+    if (err) return badControl(res, err);
+    next.answer = b.answer;
+  }
   if (next.chunks === null && DEFAULT_CHUNKS[mode] !== undefined) next.chunks = DEFAULT_CHUNKS[mode];
   modeState = next;
   sendJson(res, 200, { ok: true });
@@ -483,6 +790,7 @@ function statsBody() {
   return {
     name: NAME,
     requests: stats.requests,
+    embeddings_requests: stats.embeddings_requests,
     connections: stats.connections,
     open_connections: openConnections,
     aborted: stats.aborted,
@@ -522,6 +830,10 @@ const server = (OPTS.tlsCert ? https : http).createServer({
   if (p === '/v1/chat/completions' || p === '/chat/completions') {
     if (req.method !== 'POST') return methodNotAllowed(res, 'POST');
     return readBody(req, (raw) => handleChat(req, res, raw));
+  }
+  if (p === '/v1/embeddings' || p === '/embeddings') {
+    if (req.method !== 'POST') return methodNotAllowed(res, 'POST');
+    return readBody(req, (raw) => handleEmbeddings(req, res, raw));
   }
   if (p === '/v1/models' || p === '/models') {
     if (req.method !== 'GET') return methodNotAllowed(res, 'GET');

@@ -26,6 +26,12 @@ export const BUILD_DIR = path.resolve(process.env.LINGMO_BUILD_DIR || path.join(
 export const MODULE_SO = path.join(BUILD_DIR, 'ngx_module', 'ngx_http_lingmo_module.so');
 export const ADMIN_BIN = path.join(BUILD_DIR, 'controlplane', 'lingmo-admin');
 export const FAKE_VENDOR = path.join(REPO, 'tests', 'fakes', 'fake_vendor.mjs');
+// The fake for each vendor dialect, and the base URL path a provider of that dialect uses.
+export const FAKES = {
+  openai: { script: FAKE_VENDOR, basePath: '/v1' },
+  anthropic: { script: path.join(REPO, 'tests', 'fakes', 'fake_anthropic.mjs'), basePath: '/v1' },
+  gemini: { script: path.join(REPO, 'tests', 'fakes', 'fake_gemini.mjs'), basePath: '/v1beta' },
+};
 export const NGINX_BIN = process.env.NGINX_BIN || '/usr/sbin/nginx';
 export const REDIS_SERVER = process.env.REDIS_SERVER || 'redis-server';
 export const REDIS_CLI = process.env.REDIS_CLI || 'redis-cli';
@@ -319,12 +325,13 @@ export function rawHttp(method, p, { headers = {}, body } = {}) {
 // ---------------------------------------------------------------------------------------------
 
 class Vendor {
-  constructor(name, port, key, child) {
+  constructor(name, port, key, child, dialect = 'openai') {
     this.name = name;
     this.port = port;
     this.key = key;
     this.child = child;
-    this.baseUrl = `http://127.0.0.1:${port}/v1`;
+    this.dialect = dialect;
+    this.baseUrl = `http://127.0.0.1:${port}${FAKES[dialect].basePath}`;
   }
 
   async #control(method, p, body) {
@@ -575,7 +582,7 @@ export class Stack {
   async seed() {
     for (const [i, v] of this.vendors.entries()) {
       await this.admin('provider', 'add', '--id', v.name, '--base-url', v.baseUrl, '--api-key', v.key,
-        '--model', `${MODEL}=fake-${v.name}`, '--priority', String(10 * (i + 1)));
+        '--model', `${MODEL}=fake-${v.name}`, '--priority', String(10 * (i + 1)), '--dialect', v.dialect);
     }
     const out = await this.admin('key', 'add', '--name', 'test', '--secret', this.key);
     if (out.trim() !== this.key) throw new Error(`key add printed ${JSON.stringify(out)}`);
@@ -603,13 +610,14 @@ export class Stack {
     const vendorStarts = [];
     for (let i = 1; i <= n; i++) {
       const name = `v${i}`;
+      const dialect = (o.dialects || [])[i - 1] || 'openai';  // opts.dialects: one per vendor
       const portFile = path.join(this.dir, `${name}.port`);
-      const child = track(spawn(process.execPath, [FAKE_VENDOR, '--port', '0', '--name', name, '--key', `sk-${name}`, '--port-file', portFile],
+      const child = track(spawn(process.execPath, [FAKES[dialect].script, '--port', '0', '--name', name, '--key', `sk-${name}`, '--port-file', portFile],
         { stdio: ['ignore', 'ignore', fs.openSync(path.join(this.dir, `${name}.stderr`), 'w')] }));
       vendorStarts.push(waitFor(() => {
         if (child.exitCode !== null) throw new Error(`fake vendor ${name} exited with ${child.exitCode}`);
         return fs.existsSync(portFile) && Number(fs.readFileSync(portFile, 'utf8').trim());
-      }, { timeout: 10000, what: `vendor ${name} port file` }).then((port) => new Vendor(name, port, `sk-${name}`, child)));
+      }, { timeout: 10000, what: `vendor ${name} port file` }).then((port) => new Vendor(name, port, `sk-${name}`, child, dialect)));
     }
     this.vendors = await Promise.all(vendorStarts);
 

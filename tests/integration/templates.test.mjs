@@ -39,9 +39,13 @@ test('--free-tier adds the template\'s documented free-tier quota rules', async 
   assert.equal(out.trim().split('\n').length, stored.quotas.length);
 });
 
-test('a template in a dialect the gateway does not translate yet is refused with a reason', async () => {
-  const r = await stack.adminRaw('provider', 'add', '--id', 'claude', '--template', 'anthropic', '--api-key', 'x');
-  assert.notEqual(r.code, 0);
-  assert.match(r.stderr, /anthropic dialect/);
-  assert.equal(await stack.redis('HGET', 'lingmo:providers', 'claude'), '');
+test('native-dialect templates store their dialect (translated by the gateway)', async () => {
+  await stack.admin('provider', 'add', '--id', 'claude', '--template', 'anthropic', '--api-key', 'x', '--disabled');
+  const claude = JSON.parse(await stack.redis('HGET', 'lingmo:providers', 'claude'));
+  assert.equal(claude.dialect, 'anthropic');
+  assert.equal(claude.base_url, 'https://api.anthropic.com/v1');
+  await stack.admin('provider', 'add', '--id', 'gem', '--template', 'gemini', '--api-key', 'x', '--disabled');
+  assert.equal(JSON.parse(await stack.redis('HGET', 'lingmo:providers', 'gem')).dialect, 'gemini');
+  await stack.admin('provider', 'remove', 'claude');
+  await stack.admin('provider', 'remove', 'gem');
 });
