@@ -9,6 +9,7 @@
 #include <rapidjson/document.h>
 
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <set>
 #include <string>
@@ -51,6 +52,9 @@ struct ClientRequest {
   std::string anthropic_version;      // client's headers, forwarded to Anthropic vendors
   std::string anthropic_beta;
   std::set<std::string> custom_tools;  // Responses "custom" (free-text input) tools, by name
+  // Responses "namespace" tool groups are flattened for chat vendors as NAMESPACE__NAME; calls
+  // of those names go back to the client as {name, namespace}.
+  std::map<std::string, std::pair<std::string, std::string>> namespaced;
 
   // The request in chat form: `doc` for chat clients, `chat` for the others.
   const rapidjson::Value& as_chat() const { return api == ClientApi::kChat ? doc : chat; }

@@ -135,7 +135,7 @@ bool parse_responses(std::string_view body, ClientRequest& out, ApiError& err) {
     out.max_output_tokens = m->GetInt64();
   }
   out.wants_usage = true;
-  return responses_to_chat(d, out.chat, out.custom_tools, err);
+  return responses_to_chat(d, out.chat, out, err);
 }
 
 bool parse_embeddings(std::string_view body, ClientRequest& out, ApiError& err) {

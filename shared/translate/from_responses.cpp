@@ -54,23 +54,30 @@ Value custom_tool(const Value& t, Alloc& a) {
   return tool;
 }
 
-void convert_tools(const Value& req, Value& chat, std::set<std::string>& custom, Alloc& a) {
+void convert_tools(const Value& req, Value& chat, ClientRequest& cr, Alloc& a) {
   const Value* tools = jv::get(req, "tools");
   Value out(rapidjson::kArrayType);
-  auto one = [&](const Value& t, auto& self) -> void {
+  auto one = [&](const Value& t, std::string_view ns) {
     std::string_view type = jv::sv(t, "type");
-    if (type == "function" && !jv::sv(t, "name").empty()) {
-      out.PushBack(function_tool(t, a), a);
-    } else if (type == "custom" && !jv::sv(t, "name").empty()) {
-      custom.insert(std::string(jv::sv(t, "name")));
-      out.PushBack(custom_tool(t, a), a);
-    } else if (type == "namespace") {
-      if (const Value* inner = jv::get(t, "tools"); inner && inner->IsArray())
-        for (const auto& sub : inner->GetArray()) self(sub, self);
+    std::string name(jv::sv(t, "name"));
+    if ((type != "function" && type != "custom") || name.empty()) return;
+    Value tool = type == "function" ? function_tool(t, a) : custom_tool(t, a);
+    if (type == "custom") cr.custom_tools.insert(name);
+    if (!ns.empty()) {
+      std::string flat = std::string(ns) + "__" + name;
+      cr.namespaced[flat] = {std::string(ns), name};
+      tool["function"]["name"].SetString(flat.data(), static_cast<rapidjson::SizeType>(flat.size()), a);
     }
+    out.PushBack(tool, a);
   };
   if (tools && tools->IsArray())
-    for (const auto& t : tools->GetArray()) one(t, one);
+    for (const auto& t : tools->GetArray()) {
+      if (jv::sv(t, "type") != "namespace") {
+        one(t, {});
+      } else if (const Value* inner = jv::get(t, "tools"); inner && inner->IsArray()) {
+        for (const auto& sub : inner->GetArray()) one(sub, jv::sv(t, "name"));
+      }
+    }
   if (out.Empty()) return;
   jv::add(chat, "tools", std::move(out), a);
   if (const Value* tc = jv::get(req, "tool_choice")) {
@@ -131,7 +138,7 @@ std::string output_text(const Value* output) {
 
 }  // namespace
 
-bool responses_to_chat(const Value& req, rapidjson::Document& chat, std::set<std::string>& custom_tools, ApiError& err) {
+bool responses_to_chat(const Value& req, rapidjson::Document& chat, ClientRequest& out, ApiError& err) {
   if (jv::get(req, "previous_response_id")) {
     err = openai::invalid_request(
         "previous_response_id is not supported: the gateway does not store responses. Send the whole conversation in "
@@ -184,7 +191,8 @@ bool responses_to_chat(const Value& req, rapidjson::Document& chat, std::set<std
         jv::add(call, "id", jv::sv(item, "call_id"), a);
         jv::add(call, "type", "function", a);
         Value fn(rapidjson::kObjectType);
-        jv::add(fn, "name", jv::sv(item, "name"), a);
+        std::string_view ns = jv::sv(item, "namespace");
+        jv::add(fn, "name", ns.empty() ? std::string(jv::sv(item, "name")) : std::string(ns) + "__" + std::string(jv::sv(item, "name")), a);
         if (type == "function_call") {
           jv::add(fn, "arguments", jv::sv(item, "arguments"), a);
         } else {
@@ -229,7 +237,7 @@ bool responses_to_chat(const Value& req, rapidjson::Document& chat, std::set<std
     return false;
   }
   jv::add(chat, "messages", std::move(messages), a);
-  convert_tools(req, chat, custom_tools, a);
+  convert_tools(req, chat, out, a);
   if (const Value* m = jv::get(req, "max_output_tokens")) jv::add(chat, "max_tokens", Value(*m, a), a);
   for (const char* k : {"temperature", "top_p"})
     if (const Value* v = jv::get(req, k); v && v->IsNumber()) jv::add(chat, k, Value(*v, a), a);

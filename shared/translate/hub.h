@@ -17,10 +17,9 @@ inline constexpr const char* kReasoningKey = "_lingmo_reasoning";
 // Anthropic Messages request -> chat request (vendors.md 6.2). Unknown fields are ignored.
 void messages_to_chat(const rapidjson::Value& req, rapidjson::Document& chat);
 
-// OpenAI Responses request -> chat request. Names of "custom" tools go to `custom_tools` so their
-// calls can be answered as custom_tool_call items. False (with `err`) for what cannot be served.
-bool responses_to_chat(const rapidjson::Value& req, rapidjson::Document& chat, std::set<std::string>& custom_tools,
-                       ApiError& err);
+// OpenAI Responses request -> chat request. Custom and namespaced tools are recorded in `out` so
+// their calls can be answered in kind. False (with `err`) for what cannot be served.
+bool responses_to_chat(const rapidjson::Value& req, rapidjson::Document& chat, ClientRequest& out, ApiError& err);
 
 // Vendor bodies from the hub form, one per vendor dialect.
 VendorRequest chat_to_openai(const ClientRequest& req, const Target& t);

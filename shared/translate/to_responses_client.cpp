@@ -27,7 +27,9 @@ struct Item {
   bool open = true;
 };
 
-void write_item(Writer& w, const Item& it, bool done) {
+using Namespaced = std::map<std::string, std::pair<std::string, std::string>>;
+
+void write_item(Writer& w, const Item& it, bool done, const Namespaced& ns = {}) {
   w.StartObject();
   w.Key("id");
   jv::write(w, it.id);
@@ -77,7 +79,14 @@ void write_item(Writer& w, const Item& it, bool done) {
       w.Key("call_id");
       jv::write(w, it.call_id);
       w.Key("name");
-      jv::write(w, it.name);
+      auto flat = ns.find(it.name);
+      if (flat == ns.end()) {
+        jv::write(w, it.name);
+      } else {
+        jv::write(w, flat->second.second);
+        w.Key("namespace");
+        jv::write(w, flat->second.first);
+      }
       w.Key(custom ? "input" : "arguments");
       if (!done) {
         w.String("");
@@ -99,7 +108,7 @@ void write_item(Writer& w, const Item& it, bool done) {
 class ChatToResponses final : public Stage {
  public:
   ChatToResponses(const ClientRequest& req, int64_t created)
-      : model_(req.model), created_(created), id_(mint_id("resp_")), custom_(req.custom_tools) {
+      : model_(req.model), created_(created), id_(mint_id("resp_")), custom_(req.custom_tools), namespaced_(req.namespaced) {
     const Value& d = req.doc;
     if (const Value* v = jv::get(d, "instructions"); v && v->IsString()) instructions_ = jv::sv(v);
     if (const Value* v = jv::get(d, "max_output_tokens"); v && v->IsInt64()) max_output_ = v->GetInt64();
@@ -229,7 +238,7 @@ class ChatToResponses final : public Stage {
       w.Key("output_index");
       w.Uint64(index_of(it));
       w.Key("item");
-      write_item(w, it, false);
+      write_item(w, it, false, namespaced_);
     });
     return it;
   }
@@ -378,7 +387,7 @@ class ChatToResponses final : public Stage {
         });
         break;
       case Item::kCustom: {
-        std::string input = json_of([&](Writer& w) { write_item(w, it, true); });
+        std::string input = json_of([&](Writer& w) { write_item(w, it, true, namespaced_); });
         rapidjson::Document item;
         item.Parse(input.data(), input.size());
         std::string_view text = jv::sv(item, "input");
@@ -399,7 +408,7 @@ class ChatToResponses final : public Stage {
       w.Key("output_index");
       w.Uint64(index_of(it));
       w.Key("item");
-      write_item(w, it, true);
+      write_item(w, it, true, namespaced_);
     });
   }
 
@@ -444,7 +453,7 @@ class ChatToResponses final : public Stage {
     w.Key("output");
     w.StartArray();
     if (done)
-      for (const auto& it : items_) write_item(w, it, true);
+      for (const auto& it : items_) write_item(w, it, true, namespaced_);
     w.EndArray();
     w.Key("parallel_tool_calls");
     w.Bool(parallel_);
@@ -504,6 +513,7 @@ class ChatToResponses final : public Stage {
   int64_t created_;
   std::string id_;
   std::set<std::string> custom_;
+  Namespaced namespaced_;
   std::string instructions_;
   int64_t max_output_ = 0;
   double temperature_ = 1, top_p_ = 1;
