@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The one test command (README): installs what it needs, builds, and runs every suite.
 #   unit (Catch2, incl. the usage Lua script against a real redis-server)
-#   fuzz smoke (libFuzzer + ASan/UBSan over the request parser and stream relay, 20 s)
+#   fuzz smoke (libFuzzer + ASan/UBSan over the request parser, stream relay and translators, 20 s each)
 #   integration (real nginx + module, real redis-server, fake vendors)
 #   e2e (the official `openai` npm SDK as the client)
 #   sanitizers (unit + integration again, module built with ASan + UBSan, tests/sanitize.sh)
@@ -27,7 +27,7 @@ step "unit tests"
 if [ "${LINGMO_SKIP_FUZZ:-0}" != 1 ]; then
   step "fuzz smoke (clang, libFuzzer, ASan+UBSan)"
   CC=clang CXX=clang++ cmake -S . -B "$ROOT/build-fuzz" -DLINGMO_BUILD_MODULE=OFF -DLINGMO_BUILD_FUZZ=ON >/dev/null
-  cmake --build "$ROOT/build-fuzz" -j"$(nproc)" --target fuzz_chat_request
+  cmake --build "$ROOT/build-fuzz" -j"$(nproc)" --target fuzz_chat_request fuzz_translate
   (cd "$ROOT/build-fuzz" && ctest --output-on-failure -R fuzz)
 fi
 

@@ -4,6 +4,7 @@
 #include <rapidjson/stringbuffer.h>
 #include <rapidjson/writer.h>
 
+#include <cstdint>
 #include <string>
 #include <string_view>
 
@@ -26,8 +27,14 @@ inline std::string_view sv(const Value* v) {
 }
 inline std::string_view sv(const Value& o, const char* key) { return sv(get(o, key)); }
 
+// (An empty string_view may have a null data(): RapidJSON asserts on null even for length 0.)
+inline int64_t int_or(const Value& o, const char* key, int64_t def) {
+  const Value* v = get(o, key);
+  return v && v->IsInt64() ? v->GetInt64() : def;
+}
+
 inline Value str(std::string_view s, Alloc& a) {
-  return Value(s.data(), static_cast<rapidjson::SizeType>(s.size()), a);
+  return Value(s.empty() ? "" : s.data(), static_cast<rapidjson::SizeType>(s.size()), a);
 }
 
 inline void add(Value& obj, const char* key, Value v, Alloc& a) {
@@ -35,7 +42,9 @@ inline void add(Value& obj, const char* key, Value v, Alloc& a) {
 }
 inline void add(Value& obj, const char* key, std::string_view s, Alloc& a) { add(obj, key, str(s, a), a); }
 
-inline void write(Writer& w, std::string_view s) { w.String(s.data(), static_cast<rapidjson::SizeType>(s.size())); }
+inline void write(Writer& w, std::string_view s) {
+  w.String(s.empty() ? "" : s.data(), static_cast<rapidjson::SizeType>(s.size()));
+}
 
 inline std::string stringify(const Value& v) {
   rapidjson::StringBuffer sb;

@@ -99,7 +99,7 @@ class ChatToAnthropic final : public Stage {
       }
       if (const Value* calls = jv::get(*delta, "tool_calls"); calls && calls->IsArray())
         for (const auto& tc : calls->GetArray()) {
-          int index = jv::get(tc, "index") && tc["index"].IsInt() ? tc["index"].GetInt() : 0;
+          int index = static_cast<int>(jv::int_or(tc, "index", 0));
           const Value* fn = jv::get(tc, "function");
           if (!seen_tools_.count(index)) {
             seen_tools_.insert(index);
@@ -413,7 +413,7 @@ class BodyRelay final : public Stage {
       }
       if (const Value* u = jv::get(d, "usage")) {
         usage_.present = true;
-        usage_.prompt_tokens = jv::get(*u, "prompt_tokens") && (*u)["prompt_tokens"].IsInt64() ? (*u)["prompt_tokens"].GetInt64() : 0;
+        usage_.prompt_tokens = jv::int_or(*u, "prompt_tokens", 0);
         usage_.total_tokens = usage_.prompt_tokens;
       }
     }

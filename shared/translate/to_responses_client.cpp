@@ -94,8 +94,8 @@ void write_item(Writer& w, const Item& it, bool done, const Namespaced& ns = {})
         // The vendor saw a function with one string argument "input": hand back that string.
         rapidjson::Document args;
         args.Parse(it.text.data(), it.text.size());
-        jv::write(w, !args.HasParseError() && args.IsObject() && jv::get(args, "input") && args["input"].IsString()
-                         ? jv::sv(args, "input") : std::string_view(it.text));
+        const Value* input = args.HasParseError() ? nullptr : jv::get(args, "input");
+        jv::write(w, input && input->IsString() ? jv::sv(input) : std::string_view(it.text));
       } else {
         jv::write(w, it.text);
       }
@@ -154,7 +154,7 @@ class ChatToResponses final : public Stage {
       if (std::string_view text = jv::sv(*delta, "content"); !text.empty()) text_delta(out, text);
       if (const Value* calls = jv::get(*delta, "tool_calls"); calls && calls->IsArray())
         for (const auto& tc : calls->GetArray()) {
-          int index = jv::get(tc, "index") && tc["index"].IsInt() ? tc["index"].GetInt() : 0;
+          int index = static_cast<int>(jv::int_or(tc, "index", 0));
           const Value* fn = jv::get(tc, "function");
           call_delta(out, index, jv::sv(tc, "id"), fn ? jv::sv(*fn, "name") : std::string_view(),
                      fn ? jv::sv(*fn, "arguments") : std::string_view());

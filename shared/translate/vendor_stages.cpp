@@ -108,7 +108,7 @@ class AnthropicToChat final : public Stage {
       w_.role(out);
     } else if (type == "content_block_start") {
       const Value* b = jv::get(d, "content_block");
-      int index = static_cast<int>(jv::get(d, "index") && d["index"].IsInt() ? d["index"].GetInt() : -1);
+      int index = static_cast<int>(jv::int_or(d, "index", -1));
       if (b && jv::sv(*b, "type") == "tool_use") {
         int k = next_tool_++;
         tools_[index] = k;
@@ -132,7 +132,7 @@ class AnthropicToChat final : public Stage {
         chars_ += jv::sv(*delta, "thinking").size();
         w_.reasoning(out, jv::sv(*delta, "thinking"));
       } else if (dt == "input_json_delta" && !jv::sv(*delta, "partial_json").empty()) {
-        int index = d["index"].IsInt() ? d["index"].GetInt() : -1;
+        int index = static_cast<int>(jv::int_or(d, "index", -1));
         auto it = tools_.find(index);
         if (it == tools_.end()) return Status::kOk;
         chars_ += jv::sv(*delta, "partial_json").size();
