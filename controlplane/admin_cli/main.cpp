@@ -121,7 +121,8 @@ int main(int argc, char** argv) {
                    "total_tokens/oneoff=1000000:qwen-plus (repeatable; docs/QUOTA.md)");
   padd->add_option("--drop-param", np.drop_params, "request field this vendor rejects (repeatable)");
   padd->add_option("--rename-param", renames, "FROM=TO: request field this vendor calls otherwise (repeatable)");
-  padd->add_option("--dialect", np.dialect, "wire dialect of the vendor: openai (default), anthropic or gemini")
+  auto* dialect_opt = padd->add_option("--dialect", np.dialect, "wire dialect of the vendor: openai (default), anthropic or "
+                                       "gemini; with --template, overrides the template's (e.g. a vendor's Anthropic endpoint)")
       ->check(CLI::IsMember({"openai", "anthropic", "gemini"}));
   padd->add_option("--max-output-tokens", np.max_output_tokens, "the vendor's output ceiling: larger max_tokens asks are clamped");
   padd->add_flag("--replay-reasoning", np.replay_reasoning, "send earlier reasoning back as reasoning_content (DeepSeek thinking)");
@@ -150,7 +151,9 @@ int main(int argc, char** argv) {
     if (!template_id.empty()) {
       const vendors::Template* t = vendors::TemplateTable::builtin().find(template_id);
       if (!t) die("no vendor template \"" + template_id + "\" (see lingmo-admin templates)");
+      std::string dialect = np.dialect;
       np = must(vendors::apply(*t, np, free_tier), "--template");
+      if (dialect_opt->count()) np.dialect = dialect;
     } else if (free_tier) {
       die("--free-tier needs --template");
     }
