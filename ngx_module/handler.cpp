@@ -5,6 +5,7 @@
 // every event handler catch at their top).
 #include "handler.h"
 
+#include <algorithm>
 #include <memory>
 #include <string>
 #include <vector>
@@ -195,7 +196,9 @@ class GatewayRequest final : public SnapshotWaiter {
   ngx_http_request_t* r_;
   ngx_http_lingmo_loc_conf_t* lcf_;
   bool models_;
+  std::string model_id_;  // GET …/models/{id}
   ClientApi api_;
+  std::string request_id_ = translate::mint_id("req_");  // Anthropic clients get it as request-id
   std::string token_;
   std::string body_in_;
   bool waiting_ = false;
@@ -206,6 +209,7 @@ class GatewayRequest final : public SnapshotWaiter {
   routing::Route route_;
   size_t next_ = 0;
   std::vector<AttemptRecord> tried_;
+  int64_t retry_after_ms_ = -1;  // the soonest a rate-limited vendor said to retry; -1 = none said
 
   // The current attempt.
   std::unique_ptr<VendorCall> call_;
@@ -272,6 +276,13 @@ GatewayRequest::~GatewayRequest() {
 ngx_int_t GatewayRequest::start(ngx_http_request_t* r) {
   std::string_view uri = view(r->uri);
   bool models = ends_with(uri, kModelsSuffix);
+  // GET …/models/{id} (the SDKs' models.retrieve): one entry of the list.
+  std::string model_id;
+  if (size_t at = uri.rfind("/models/"); !models && at != std::string_view::npos && at + 8 < uri.size() &&
+                                          uri.find('/', at + 8) == std::string_view::npos) {
+    models = true;
+    model_id = std::string(uri.substr(at + 8));
+  }
   ClientApi api = ClientApi::kChat;
   bool known = models;
   for (const auto& e : kEndpoints)
@@ -279,9 +290,11 @@ ngx_int_t GatewayRequest::start(ngx_http_request_t* r) {
       api = e.api;
       known = true;
     }
-  // Errors take the dialect of the endpoint; Anthropic-looking requests to unknown paths get
-  // Anthropic's shape too (Claude Code reports a bare 404 as "model may not exist").
-  if (!known && (!header_in(r, "anthropic-version").empty() || !header_in(r, "x-api-key").empty())) api = ClientApi::kMessages;
+  // Errors take the dialect of the endpoint. An Anthropic-looking request to /models or to an
+  // unknown path gets Anthropic's shapes too (Claude Code reports a bare 404 as "model may not
+  // exist" and parses only Anthropic's model list).
+  bool anthropic_client = !header_in(r, "anthropic-version").empty() || !header_in(r, "x-api-key").empty();
+  if ((models || !known) && anthropic_client) api = ClientApi::kMessages;
   if (!known) {
     ApiError e{404, "invalid_request_error", "unknown_url",
                "Unknown request URL: " + str(r->method_name) + " " + std::string(uri) + ".", ""};
@@ -306,9 +319,8 @@ ngx_int_t GatewayRequest::start(ngx_http_request_t* r) {
 
   auto* cln = ngx_pool_cleanup_add(r->pool, 0);
   if (!cln) return NGX_HTTP_INTERNAL_SERVER_ERROR;
-  if (models && (!header_in(r, "anthropic-version").empty() || !header_in(r, "x-api-key").empty()))
-    api = ClientApi::kMessages;  // an Anthropic client: Anthropic's list shape and errors
   auto* ctx = new GatewayRequest(r, models, api, std::string(token));
+  ctx->model_id_ = std::move(model_id);
   if (translate::is_anthropic_dialect(api)) {
     ctx->req_.anthropic_version = std::string(header_in(r, "anthropic-version"));
     ctx->req_.anthropic_beta = std::string(header_in(r, "anthropic-beta"));
@@ -418,14 +430,26 @@ void GatewayRequest::run() {
 
 void GatewayRequest::answer_count_locally() {
   std::string body = "{\"input_tokens\":" + std::to_string(translate::estimate_input_tokens(req_)) + "}";
-  done(send_whole(r_, NGX_HTTP_OK, body, {{"X-LingMo-Count", "estimate"}}));
+  auto headers = trail_headers(true);
+  headers.emplace_back("X-LingMo-Count", "estimate");
+  done(send_whole(r_, NGX_HTTP_OK, body, headers));
 }
 
 void GatewayRequest::answer_models() {
   const config::GatewayKey* key = snap_->find_key(token_);
   auto names = routing::list_models(*snap_, *key);
+  bool anthropic = translate::is_anthropic_dialect(api_);
+  if (!model_id_.empty()) {
+    if (std::find(names.begin(), names.end(), model_id_) == names.end())
+      return respond(ApiError{404, "invalid_request_error", "model_not_found",
+                              "The model `" + model_id_ + "` does not exist or you do not have access to it.", "model"});
+    std::string one = anthropic ? "{\"type\":\"model\",\"id\":" + json::quote(model_id_) + ",\"display_name\":" +
+                                      json::quote(model_id_) + ",\"created_at\":\"1970-01-01T00:00:00Z\"}"
+                                : "{\"id\":" + json::quote(model_id_) + ",\"object\":\"model\",\"created\":0,\"owned_by\":\"lingmo\"}";
+    return done(send_whole(r_, NGX_HTTP_OK, one, trail_headers(true)));
+  }
   std::string body;
-  if (translate::is_anthropic_dialect(api_)) {
+  if (anthropic) {
     // Anthropic's shape: Claude Code's gateway model discovery reads data[].id/display_name.
     body = "{\"data\":[";
     for (size_t i = 0; i < names.size(); ++i)
@@ -440,7 +464,7 @@ void GatewayRequest::answer_models() {
               ",\"object\":\"model\",\"created\":0,\"owned_by\":\"lingmo\"}";
     body += "]}";
   }
-  done(send_whole(r_, NGX_HTTP_OK, body));
+  done(send_whole(r_, NGX_HTTP_OK, body, trail_headers(true)));
 }
 
 void GatewayRequest::next_attempt() {
@@ -541,7 +565,7 @@ bool GatewayRequest::start_call() {
     resp_.clear();
     auto dialect = translate::parse_dialect(cand_->provider->cfg.dialect);  // checked in next_attempt()
     xlate_ = std::make_unique<translate::Translator>(req_, dialect.value_or(translate::VendorDialect::kOpenAI),
-                                                     now_ms() / 1000);
+                                                     now_ms() / 1000, cand_->provider->cfg.responses_api);
     translate::VendorRequest vr = xlate_->request({&cand_->provider->cfg, cand_->upstream_model});
     const auto& mcf = Worker::instance()->conf();
     CallSettings s{lcf_->connect_timeout, str(mcf.ca_bundle), mcf.tls_verify != 0};
@@ -763,6 +787,9 @@ void GatewayRequest::fail_attempt(AttemptRecord rec, const failover::Classificat
   u.failures = 1;
   if (metered()) Worker::instance()->record_usage(rec.provider_id, u);
   settle_quota(spent, committed_);
+  if (cls && rec.failure == Failure::kRateLimited && cls->retry_after_ms >= 0 &&
+      (retry_after_ms_ < 0 || cls->retry_after_ms < retry_after_ms_))
+    retry_after_ms_ = cls->retry_after_ms;
   Worker::instance()->report(*cand_->provider, rec.failure, cls, call_ ? call_->hint_headers : std::map<std::string, std::string>{},
                              now_ms());
   if (timer_.timer_set) ngx_del_timer(&timer_);
@@ -799,7 +826,11 @@ void GatewayRequest::fail_all() {
   if (api_ == ClientApi::kCountTokens) return answer_count_locally();  // a count is never worth an error
   bool capped = next_ < route_.candidates.size();
   log_outcome("failed");
-  respond(failover::final_error(req_.model, tried_, route_.skipped, capped));
+  ApiError e = failover::final_error(req_.model, tried_, route_.skipped, capped);
+  auto headers = trail_headers(false);
+  if (e.status == 429 && e.code != "insufficient_quota" && retry_after_ms_ >= 0)  // every vendor rate limited
+    headers.emplace_back("Retry-After", std::to_string(std::max<int64_t>(1, (retry_after_ms_ + 999) / 1000)));
+  done(send_error(r_, api_, e, headers));
 }
 
 void GatewayRequest::on_timer(ngx_event_t* ev) {
@@ -841,6 +872,7 @@ std::vector<std::pair<std::string, std::string>> GatewayRequest::trail_headers(b
                                                                                 const std::vector<AttemptRecord>* trail) const {
   const std::vector<AttemptRecord>& t = trail ? *trail : tried_;
   std::vector<std::pair<std::string, std::string>> h;
+  if (translate::is_anthropic_dialect(api_)) h.emplace_back("request-id", request_id_);  // Anthropic SDKs expose it
   if (Worker::instance() && Worker::instance()->degraded()) h.emplace_back("X-LingMo-Degraded", "redis-unavailable");
   if (!route_.skipped.empty()) h.emplace_back("X-LingMo-Skipped", skipped_header());
   if (t.empty()) return h;

@@ -126,6 +126,7 @@ int main(int argc, char** argv) {
       ->check(CLI::IsMember({"openai", "anthropic", "gemini"}));
   padd->add_option("--max-output-tokens", np.max_output_tokens, "the vendor's output ceiling: larger max_tokens asks are clamped");
   padd->add_flag("--replay-reasoning", np.replay_reasoning, "send earlier reasoning back as reasoning_content (DeepSeek thinking)");
+  padd->add_flag("--responses-api", np.responses_api, "the vendor serves the Responses API itself: /v1/responses passes through");
   padd->add_option("--price-input", np.price_input, "price per 1M prompt tokens (for cost/... quota rules)");
   padd->add_option("--price-output", np.price_output, "price per 1M completion tokens");
   padd->add_option("--threshold", np.threshold, "switch away at this share of a quota, e.g. 0.95 (default: the global setting)")

@@ -33,6 +33,7 @@ struct Provider {
   std::map<std::string, std::string> rename_params;  // request fields it calls otherwise
   int64_t max_output_tokens = 0;               // the vendor's output ceiling: larger asks are clamped; 0 = none
   bool replay_reasoning = false;               // the vendor wants earlier reasoning_content sent back (DeepSeek)
+  bool responses_api = false;                  // the vendor serves POST /responses itself: Responses clients pass through
   double threshold = 0;                        // share of a quota at which to switch; 0 = global
   double price_input = 0;                      // currency units per 1M prompt tokens (cost quotas)
   double price_output = 0;                     // currency units per 1M completion tokens

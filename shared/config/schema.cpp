@@ -113,6 +113,10 @@ std::string to_json(const config::Provider& p) {
     w.Key("replay_reasoning");
     w.Bool(true);
   }
+  if (p.responses_api) {
+    w.Key("responses_api");
+    w.Bool(true);
+  }
   if (p.threshold > 0) {
     w.Key("threshold");
     w.Double(p.threshold);
@@ -207,6 +211,7 @@ Result<config::Provider> provider_from_json(std::string_view json) {
   p.max_output_tokens = json::get_int(d, "max_output_tokens", 0);
   if (p.max_output_tokens < 0) return R::fail("provider " + p.id + ": max_output_tokens cannot be negative");
   p.replay_reasoning = json::get_bool(d, "replay_reasoning", false);
+  p.responses_api = json::get_bool(d, "responses_api", false);
   if (auto it = d.FindMember("threshold"); it != d.MemberEnd() && it->value.IsNumber()) {
     p.threshold = it->value.GetDouble();
     if (!(p.threshold > 0 && p.threshold <= 1)) return R::fail("provider " + p.id + ": threshold must be in (0, 1]");

@@ -56,25 +56,40 @@ openai::ApiError final_error(std::string_view model, const std::vector<AttemptRe
   std::string skipped_text;
   for (const auto& s : skipped) skipped_text += (skipped_text.empty() ? "" : "; ") + s.provider_id + " (" + s.reason + ")";
   if (tried.empty()) {
-    e.status = 503;
-    e.type = "service_unavailable";
-    e.code = "no_usable_provider";
+    // Nothing was tried. When every provider sits out a quota (or a rate limit), say so: clients
+    // (and Claude Code's retry logic) treat "out of quota" and "overloaded" very differently.
+    bool quota = !skipped.empty(), limited = !skipped.empty();
+    for (const auto& s : skipped) {
+      bool q = s.code == "parked:quota" || s.code == "parked:threshold" || s.code == "over_threshold";
+      bool r = s.code == "parked:rate_limited" || s.code == "parked:ratelimit_headers";
+      quota &= q;
+      limited &= q || r;
+    }
+    if (quota)
+      e = {429, "insufficient_quota", "insufficient_quota", "", ""};
+    else if (limited)
+      e = {429, "rate_limit_error", "rate_limit_exceeded", "", ""};
+    else
+      e = {503, "service_unavailable", "no_usable_provider", "", ""};
     e.message = "No usable provider for model \"" + std::string(model) + "\"" +
                 (skipped_text.empty() ? "." : ". Skipped: " + skipped_text + ".");
     return e;
   }
-  bool all_quota = true, all_limited = true, all_timeout = true;
+  bool all_quota = true, all_limited = true, all_timeout = true, all_overloaded = true;
   std::string list;
   for (const auto& a : tried) {
     all_quota &= a.failure == Failure::kQuotaExhausted;
     all_limited &= a.failure == Failure::kQuotaExhausted || a.failure == Failure::kRateLimited;
     all_timeout &= a.failure == Failure::kFirstByteTimeout || a.failure == Failure::kIdleTimeout;
+    all_overloaded &= a.failure == Failure::kServer && (a.status == 503 || a.status == 529);
     list += (list.empty() ? "" : "; ") + describe(a);
   }
   if (all_quota) {
     e = {429, "insufficient_quota", "insufficient_quota", "", ""};
   } else if (all_limited) {
     e = {429, "rate_limit_error", "rate_limit_exceeded", "", ""};
+  } else if (all_overloaded) {
+    e = {503, "server_error", "overloaded", "", ""};  // Anthropic clients: 529 overloaded_error
   } else if (all_timeout) {
     e = {504, "timeout_error", "upstream_timeout", "", ""};
   } else {

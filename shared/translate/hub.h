@@ -30,14 +30,19 @@ VendorRequest chat_to_gemini(const ClientRequest& req, const Target& t);
 VendorRequest messages_passthrough(const ClientRequest& req, const Target& t);
 VendorRequest count_tokens_passthrough(const ClientRequest& req, const Target& t);
 VendorRequest embeddings_passthrough(const ClientRequest& req, const Target& t);
+VendorRequest responses_passthrough(const ClientRequest& req, const Target& t);  // vendors with responses_api
 
 // The max output tokens for a vendor body: the client's ask clamped to the provider's ceiling,
 // or `fallback` when the client gave none (0 = leave unset).
 int64_t output_cap(const ClientRequest& req, const Target& t, int64_t fallback);
 
-// Tool-call ids minted for Gemini function calls carry the call's thought signature, so the
-// signature comes back with the client's history without any server-side memory.
-std::string gemini_call_id(std::string_view thought_signature);
-std::string signature_from_call_id(std::string_view id);  // empty if the id carries none
+// Tool-call ids minted for Gemini function calls carry the call's thought signature and Gemini's
+// own call id, so both come back with the client's history without any server-side memory.
+struct GeminiCallRef {
+  std::string signature, id;  // either may be empty
+};
+std::string gemini_call_id(std::string_view thought_signature, std::string_view gemini_id = {});
+GeminiCallRef gemini_call_ref(std::string_view tool_call_id);  // empty fields if not one of ours
+inline std::string signature_from_call_id(std::string_view id) { return gemini_call_ref(id).signature; }
 
 }  // namespace lingmo::translate

@@ -51,6 +51,7 @@ std::unique_ptr<Stage> make_gemini_to_chat(const ChatOut& o);                 //
 std::unique_ptr<Stage> make_chat_to_anthropic(const std::string& model);      // chat in, Anthropic client
 std::unique_ptr<Stage> make_chat_to_responses(const ClientRequest& req, int64_t created);  // chat in, Responses client
 std::unique_ptr<Stage> make_anthropic_relay();                                // Anthropic vendor, Anthropic client
+std::unique_ptr<Stage> make_responses_relay();                                // Responses vendor, Responses client
 std::unique_ptr<Stage> make_body_relay(ClientApi api);                        // embeddings, count_tokens
 
 // Writes one SSE event ("event: name" line when `name` is non-empty).

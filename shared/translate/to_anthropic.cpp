@@ -126,6 +126,63 @@ void convert_tools(const Value& chat, Value& out, Alloc& a) {
   if (choice.HasMember("type")) jv::add(out, "tool_choice", std::move(choice), a);
 }
 
+// Anthropic wants thinking.budget_tokens in [1024, max_tokens): Qwen Code sets it equal to
+// max_tokens, and a clamped max_tokens can fall below it. Too small a budget turns thinking off.
+void fit_thinking_budget(rapidjson::Document& d) {
+  auto th = d.FindMember("thinking");
+  auto mt = d.FindMember("max_tokens");
+  if (th == d.MemberEnd() || mt == d.MemberEnd() || !th->value.IsObject() || !mt->value.IsInt64()) return;
+  auto budget = th->value.FindMember("budget_tokens");
+  if (budget == th->value.MemberEnd() || !budget->value.IsInt64()) return;
+  int64_t max_tokens = mt->value.GetInt64();
+  if (budget->value.GetInt64() < max_tokens) return;
+  if (max_tokens <= 1024) {
+    d.RemoveMember(th);
+  } else {
+    budget->value.SetInt64(max_tokens - 1);
+  }
+}
+
+// Claude Code may put a role:"system" message inside `messages`; Anthropic accepts only user and
+// assistant there. Its text joins the top-level system (as more text blocks, so cache_control
+// on the existing blocks stays where it was).
+void hoist_system_messages(rapidjson::Document& d) {
+  auto msgs = d.FindMember("messages");
+  if (msgs == d.MemberEnd() || !msgs->value.IsArray()) return;
+  Alloc& a = d.GetAllocator();
+  Value extra(rapidjson::kArrayType);
+  auto& arr = msgs->value;
+  for (auto m = arr.Begin(); m != arr.End();) {
+    if (jv::sv(*m, "role") != "system") {
+      ++m;
+      continue;
+    }
+    if (const Value* c = jv::get(*m, "content")) {
+      if (c->IsString()) {
+        if (c->GetStringLength()) extra.PushBack(text_block(jv::sv(c), a), a);
+      } else if (c->IsArray()) {
+        for (const auto& b : c->GetArray())
+          if (jv::sv(b, "type") == "text" && !jv::sv(b, "text").empty()) extra.PushBack(Value(b, a), a);
+      }
+    }
+    m = arr.Erase(m);
+  }
+  if (extra.Empty()) return;
+  auto sys = d.FindMember("system");
+  if (sys == d.MemberEnd() || sys->value.IsNull()) {
+    d.RemoveMember("system");
+    jv::add(d, "system", std::move(extra), a);
+    return;
+  }
+  if (sys->value.IsString()) {
+    Value blocks(rapidjson::kArrayType);
+    if (sys->value.GetStringLength()) blocks.PushBack(text_block(jv::sv(&sys->value), a), a);
+    sys->value = blocks;
+  }
+  if (sys->value.IsArray())
+    for (auto& b : extra.GetArray()) sys->value.PushBack(b, a);
+}
+
 }  // namespace
 
 VendorRequest chat_to_anthropic(const ClientRequest& req, const Target& t) {
@@ -205,6 +262,8 @@ VendorRequest messages_passthrough(const ClientRequest& req, const Target& t) {
   Alloc& a = d.GetAllocator();
   d["model"].SetString(t.upstream_model.data(), static_cast<rapidjson::SizeType>(t.upstream_model.size()), a);
   if (int64_t cap = output_cap(req, t, 0); cap > 0) d["max_tokens"].SetInt64(cap);
+  fit_thinking_budget(d);
+  hoist_system_messages(d);
   // Thinking blocks the gateway made from another vendor's reasoning carry no real signature:
   // Anthropic would reject the whole request over them.
   if (auto msgs = d.FindMember("messages"); msgs != d.MemberEnd() && msgs->value.IsArray())

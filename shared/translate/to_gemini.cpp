@@ -155,15 +155,21 @@ void push_turn(Value& contents, std::string_view role, Value& parts, Alloc& a) {
 
 }  // namespace
 
-std::string gemini_call_id(std::string_view sig) {
+// "lmg" + 8 random hex + "v" + base64url(gemini id + "\n" + signature), or + "n" when there is
+// neither. Only [A-Za-z0-9_-]: Anthropic clients require that of tool ids.
+std::string gemini_call_id(std::string_view sig, std::string_view gemini_id) {
   std::string id = mint_id(kIdPrefix).substr(0, kIdPrefix.size() + 8);
-  return sig.empty() ? id + "n" : id + "s" + b64url(sig);
+  if (sig.empty() && gemini_id.empty()) return id + "n";
+  return id + "v" + b64url(std::string(gemini_id) + "\n" + std::string(sig));
 }
 
-std::string signature_from_call_id(std::string_view id) {
+GeminiCallRef gemini_call_ref(std::string_view id) {
   size_t head = kIdPrefix.size() + 8;
-  if (id.size() <= head + 1 || id.substr(0, kIdPrefix.size()) != kIdPrefix || id[head] != 's') return {};
-  return unb64url(id.substr(head + 1));
+  if (id.size() <= head + 1 || id.substr(0, kIdPrefix.size()) != kIdPrefix || id[head] != 'v') return {};
+  std::string raw = unb64url(id.substr(head + 1));
+  size_t nl = raw.find('\n');
+  if (nl == std::string::npos) return {};
+  return GeminiCallRef{raw.substr(nl + 1), raw.substr(0, nl)};
 }
 
 VendorRequest chat_to_gemini(const ClientRequest& req, const Target& t) {
@@ -199,7 +205,9 @@ VendorRequest chat_to_gemini(const ClientRequest& req, const Target& t) {
             if (!fn) continue;
             std::string id(jv::sv(c, "id"));
             call_names[id] = std::string(jv::sv(*fn, "name"));
+            GeminiCallRef ref = gemini_call_ref(id);
             Value call(rapidjson::kObjectType);
+            if (!ref.id.empty()) jv::add(call, "id", ref.id, a);
             jv::add(call, "name", jv::sv(*fn, "name"), a);
             rapidjson::Document args;
             std::string_view raw = jv::sv(*fn, "arguments");
@@ -208,8 +216,7 @@ VendorRequest chat_to_gemini(const ClientRequest& req, const Target& t) {
             jv::add(call, "args", Value(args, a), a);
             Value part(rapidjson::kObjectType);
             jv::add(part, "functionCall", std::move(call), a);
-            std::string sig = signature_from_call_id(id);
-            if (!sig.empty()) jv::add(part, "thoughtSignature", sig, a);
+            if (!ref.signature.empty()) jv::add(part, "thoughtSignature", ref.signature, a);
             else if (needs_signatures) jv::add(part, "thoughtSignature", kDummySignature, a);
             parts.PushBack(part, a);
           }
@@ -218,6 +225,7 @@ VendorRequest chat_to_gemini(const ClientRequest& req, const Target& t) {
         std::string text = content ? jv::text_of(*content, "\n") : std::string();
         std::string id(jv::sv(m, "tool_call_id"));
         Value resp(rapidjson::kObjectType);
+        if (std::string gid = gemini_call_ref(id).id; !gid.empty()) jv::add(resp, "id", gid, a);
         jv::add(resp, "name", call_names.count(id) ? call_names[id] : std::string("tool"), a);
         rapidjson::Document parsed;
         parsed.Parse(text.data(), text.size());

@@ -48,6 +48,14 @@ VendorRequest chat_to_openai(const ClientRequest& req, const Target& t) {
   return VendorRequest{kChatPath, jv::stringify(d), {}};
 }
 
+VendorRequest responses_passthrough(const ClientRequest& req, const Target& t) {
+  rapidjson::Document d;
+  d.CopyFrom(req.doc, d.GetAllocator());
+  // stream=false: the Responses API has no stream_options; usage comes with response.completed.
+  openai::prepare_upstream(d, false, t.upstream_model, t.provider->drop_params, t.provider->rename_params);
+  return VendorRequest{"/responses", jv::stringify(d), {}};
+}
+
 VendorRequest embeddings_passthrough(const ClientRequest& req, const Target& t) {
   rapidjson::Document d;
   d.CopyFrom(req.doc, d.GetAllocator());

@@ -533,3 +533,78 @@ std::unique_ptr<Stage> make_chat_to_responses(const ClientRequest& req, int64_t 
 }
 
 }  // namespace lingmo::translate
+
+namespace lingmo::translate {
+
+namespace {
+
+// Responses vendor -> Responses client (a vendor that serves /responses itself): events pass
+// unchanged; usage is read from response.completed, the end from completed/incomplete.
+class ResponsesRelay final : public Stage {
+ public:
+  Status on_event(const sse::Event& ev, std::string& out) override {
+    rapidjson::Document d;
+    d.Parse(ev.data.data(), ev.data.size());
+    if (d.HasParseError() || !d.IsObject() || ev.data.find('\0') != std::string::npos) {
+      error_ = "vendor sent a stream event that is not a JSON object";
+      return Status::kMalformed;
+    }
+    std::string_view type = jv::sv(d, "type");
+    if (type.empty()) type = ev.event;
+    if (type == "error" || type == "response.failed") {
+      const Value* e = jv::get(d, "response") ? jv::get(d["response"], "error") : nullptr;
+      std::string_view msg = e ? jv::sv(*e, "message") : jv::sv(d, "message");
+      error_ = "vendor reported an error mid-stream: " + std::string(msg.empty() ? type : msg);
+      return Status::kUpstreamError;
+    }
+    if (type != "response.created" && type != "response.in_progress" && type != "response.queued") substantive_ = true;
+    if (const Value* delta = jv::get(d, "delta"); delta && delta->IsString()) chars_ += delta->GetStringLength();
+    if (type == "response.completed" || type == "response.incomplete") {
+      complete_ = true;
+      if (const Value* r = jv::get(d, "response")) read_usage(*r);
+    }
+    append_sse(out, type, ev.data);
+    return Status::kOk;
+  }
+
+  bool complete() const override { return complete_; }
+  bool substantive() const override { return substantive_; }
+  const Usage& usage() const override { return usage_; }
+  int64_t streamed_chars() const override { return chars_; }
+
+  BodyKind on_body(std::string_view in, std::string& out) override {
+    rapidjson::Document d;
+    d.Parse(in.data(), in.size());
+    if (d.HasParseError() || !d.IsObject()) return BodyKind::kMalformed;
+    if (jv::get(d, "error") && !jv::get(d, "output")) return BodyKind::kError;
+    if (!jv::get(d, "output")) {
+      error_ = "the response body is not a Responses object";
+      return BodyKind::kMalformed;
+    }
+    read_usage(d);
+    out.assign(in);
+    return BodyKind::kAnswer;
+  }
+
+ private:
+  void read_usage(const Value& response) {
+    const Value* u = jv::get(response, "usage");
+    if (!u) return;
+    usage_.present = true;
+    usage_.prompt_tokens = jv::int_or(*u, "input_tokens", 0);
+    usage_.completion_tokens = jv::int_or(*u, "output_tokens", 0);
+    usage_.total_tokens = jv::int_or(*u, "total_tokens", usage_.prompt_tokens + usage_.completion_tokens);
+    if (const Value* d = jv::get(*u, "input_tokens_details")) usage_.cached_tokens = jv::int_or(*d, "cached_tokens", 0);
+    if (const Value* d = jv::get(*u, "output_tokens_details")) usage_.reasoning_tokens = jv::int_or(*d, "reasoning_tokens", 0);
+  }
+
+  Usage usage_;
+  int64_t chars_ = 0;
+  bool substantive_ = false, complete_ = false;
+};
+
+}  // namespace
+
+std::unique_ptr<Stage> make_responses_relay() { return std::make_unique<ResponsesRelay>(); }
+
+}  // namespace lingmo::translate

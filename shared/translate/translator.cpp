@@ -12,7 +12,9 @@ bool Translator::supports(ClientApi api, VendorDialect vendor) {
   }
 }
 
-Translator::Translator(const ClientRequest& req, VendorDialect vendor, int64_t now_s) : req_(req), vendor_(vendor) {
+Translator::Translator(const ClientRequest& req, VendorDialect vendor, int64_t now_s, bool native_responses)
+    : req_(req), vendor_(vendor),
+      responses_passthrough_(native_responses && vendor == VendorDialect::kOpenAI && req.api == ClientApi::kResponses) {
   // The hub stage: vendor dialect -> chat. Usage is always asked of it (quota needs it); the
   // chat client's own wish decides whether the last stage shows it.
   bool chat_client = req.api == ClientApi::kChat;
@@ -21,6 +23,8 @@ Translator::Translator(const ClientRequest& req, VendorDialect vendor, int64_t n
     stages_.push_back(make_body_relay(req.api));
   } else if (req.api == ClientApi::kMessages && vendor == VendorDialect::kAnthropic) {
     stages_.push_back(make_anthropic_relay());
+  } else if (responses_passthrough_) {
+    stages_.push_back(make_responses_relay());
   } else {
     switch (vendor) {
       case VendorDialect::kOpenAI:
@@ -41,6 +45,9 @@ VendorRequest Translator::request(const Target& t) const {
     case ClientApi::kCountTokens: return count_tokens_passthrough(req_, t);
     case ClientApi::kMessages:
       if (vendor_ == VendorDialect::kAnthropic) return messages_passthrough(req_, t);
+      break;
+    case ClientApi::kResponses:
+      if (responses_passthrough_) return responses_passthrough(req_, t);
       break;
     default: break;
   }

@@ -8,7 +8,8 @@
 //   messages  -> anthropic   passthrough (auth swapped, model mapped; betas forwarded)
 //   messages  -> openai      Messages -> hub request; chat events -> Anthropic events
 //   messages  -> gemini      Messages -> hub -> Gemini; Gemini -> chat -> Anthropic (two stages)
-//   responses -> openai      Responses -> hub request; chat events -> Responses events
+//   responses -> openai      Responses -> hub request; chat events -> Responses events, or a
+//                            passthrough where the vendor serves /responses itself (OpenAI)
 //   responses -> anthropic/gemini   through the hub, two stages
 //   embeddings / count_tokens -> openai / anthropic: whole-body passthrough
 // A fresh Translator per attempt: stream state never leaks from a failed attempt into the next.
@@ -30,7 +31,8 @@ class Translator {
   static bool supports(ClientApi api, VendorDialect vendor);
 
   // `req` must outlive the translator. `now_s` stamps created/created_at fields.
-  Translator(const ClientRequest& req, VendorDialect vendor, int64_t now_s);
+  // `native_responses`: the vendor serves the Responses API itself (config::Provider::responses_api).
+  Translator(const ClientRequest& req, VendorDialect vendor, int64_t now_s, bool native_responses = false);
 
   VendorRequest request(const Target& t) const;
 
@@ -49,6 +51,7 @@ class Translator {
 
   const ClientRequest& req_;
   VendorDialect vendor_;
+  bool responses_passthrough_;
   std::vector<std::unique_ptr<Stage>> stages_;  // vendor side first
   std::vector<sse::Framer> framers_;            // before each stage after the first
   std::vector<sse::Event> scratch_;

@@ -258,9 +258,7 @@ class GeminiToChat final : public Stage {
         for (const auto& p : parts->GetArray()) {
           if (const Value* fc = jv::get(p, "functionCall")) {
             substantive_ = called_ = true;
-            std::string id(jv::sv(*fc, "id"));
-            std::string sig(jv::sv(p, "thoughtSignature"));
-            if (id.empty() || !sig.empty()) id = gemini_call_id(sig);
+            std::string id = gemini_call_id(jv::sv(p, "thoughtSignature"), jv::sv(*fc, "id"));
             const Value* args = jv::get(*fc, "args");
             std::string a = args ? jv::stringify(*args) : std::string("{}");
             chars_ += a.size();
@@ -318,9 +316,7 @@ class GeminiToChat final : public Stage {
         if (const Value* parts = jv::get(*content, "parts"); parts && parts->IsArray())
           for (const auto& p : parts->GetArray()) {
             if (const Value* fc = jv::get(p, "functionCall")) {
-              std::string id(jv::sv(*fc, "id"));
-              std::string sig(jv::sv(p, "thoughtSignature"));
-              if (id.empty() || !sig.empty()) id = gemini_call_id(sig);
+              std::string id = gemini_call_id(jv::sv(p, "thoughtSignature"), jv::sv(*fc, "id"));
               const Value* args = jv::get(*fc, "args");
               a.calls.push_back({id, std::string(jv::sv(*fc, "name")), args ? jv::stringify(*args) : std::string("{}")});
             } else if (std::string_view t = jv::sv(p, "text"); !t.empty()) {

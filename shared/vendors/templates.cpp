@@ -74,6 +74,7 @@ Result<TemplateTable> TemplateTable::parse(std::string_view json) {
     t.quirk_notes = json::get_string(quirks, "notes");
     t.max_output_tokens = json::get_int(quirks, "max_output_tokens", 0);
     t.replay_reasoning = json::get_bool(quirks, "replay_reasoning", false);
+    t.responses_api = json::get_bool(quirks, "responses_api", false);
     const auto& free = member(v, "free_tier");
     t.free_tier_documented = json::get_bool(free, "documented", false);
     t.free_tier_quotas = strings(free, "quotas");
@@ -120,6 +121,7 @@ Result<config::Provider> apply(const Template& t, config::Provider p, bool free_
   if (p.rename_params.empty()) p.rename_params = t.rename_params;
   if (!p.max_output_tokens) p.max_output_tokens = t.max_output_tokens;
   if (!p.replay_reasoning) p.replay_reasoning = t.replay_reasoning;
+  if (!p.responses_api) p.responses_api = t.responses_api;
   if (free_tier)
     for (const auto& spec : t.free_tier_quotas) p.quotas.push_back(quota::parse_rule_spec(spec).value());
   return p;

@@ -21,6 +21,7 @@ struct Template {
   std::map<std::string, std::string> rename_params;
   int64_t max_output_tokens = 0;
   bool replay_reasoning = false;
+  bool responses_api = false;
   std::string quirk_notes;
   bool free_tier_documented = false;
   std::vector<std::string> free_tier_quotas;  // quota rule specs (quota/rules.h)

@@ -113,7 +113,8 @@ test('a model-specific rule only counts and limits that model', async () => {
   assert.equal(providerOf(await stack.chat(chatBody({ model: 'other' }))), 'v1');
   assert.equal(providerOf(await stack.chat(chatBody({ model: 'other' }))), 'v1');
   const third = await stack.chat(chatBody({ model: 'other' }));
-  assert.equal(third.status, 503, 'only v1 serves "other": nothing left to switch to');
+  assert.equal(third.status, 429, 'only v1 serves "other": nothing left to switch to, and the cause is the quota');
+  assert.equal(third.json.error.code, 'insufficient_quota');
   assert.match(third.json.error.message, /switch threshold of 2 requests\/day for other/);
 });
 

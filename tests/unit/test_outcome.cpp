@@ -101,6 +101,17 @@ TEST_CASE("final_error picks the status from the kinds of failure", "[outcome]")
   for (const auto& a : tried) CHECK_THAT(e.message, Catch::Contains(failover::describe(a)));
 }
 
+TEST_CASE("final_error: every provider overloaded (503/529) is a 503, not a generic 502", "[outcome]") {
+  std::vector<AttemptRecord> tried{attempt("p1", Failure::kServer), attempt("p2", Failure::kServer)};
+  tried[0].status = 503;
+  tried[1].status = 529;
+  auto e = failover::final_error("gpt-4o", tried, {}, false);
+  CHECK(e.status == 503);
+  CHECK(e.code == "overloaded");
+  tried[1].status = 500;  // one plain server error: no longer "overloaded"
+  CHECK(failover::final_error("gpt-4o", tried, {}, false).status == 502);
+}
+
 TEST_CASE("final_error message lists every provider tried and skipped", "[outcome]") {
   std::vector<AttemptRecord> tried = {attempt("p1", Failure::kRateLimited, 429),
                                       attempt("p2", Failure::kConnect, 0, "connection refused")};
@@ -133,4 +144,16 @@ TEST_CASE("attempts_header is a compact trail", "[outcome]") {
   CHECK(failover::attempts_header(tried, false) == "p1=429;p2=connect;p3=malformed");
   CHECK(failover::attempts_header({attempt("p1", Failure::kFirstByteTimeout)}, false) == "p1=first_byte_timeout");
   CHECK(failover::attempts_header({}, false).empty());
+}
+
+TEST_CASE("final_error with nothing tried names the cause when every provider sits out a quota or a limit", "[outcome]") {
+  auto quota = failover::final_error("m", {}, {{"p1", "parked (quota) for 60 s", "parked:quota"}, {"p2", "over", "over_threshold"}}, false);
+  CHECK(quota.status == 429);
+  CHECK(quota.code == "insufficient_quota");
+  auto limited = failover::final_error("m", {}, {{"p1", "parked", "parked:quota"}, {"p2", "cooling", "parked:rate_limited"}}, false);
+  CHECK(limited.status == 429);
+  CHECK(limited.code == "rate_limit_exceeded");
+  auto mixed = failover::final_error("m", {}, {{"p1", "parked", "parked:quota"}, {"p2", "disabled", "disabled"}}, false);
+  CHECK(mixed.status == 503);
+  CHECK(mixed.code == "no_usable_provider");
 }

@@ -29,6 +29,7 @@ Provider full_provider() {
   p.dialect = "gemini";
   p.max_output_tokens = 8192;
   p.replay_reasoning = true;
+  p.responses_api = true;
   return p;
 }
 
@@ -50,6 +51,7 @@ void check_same(const Provider& a, const Provider& b) {
   CHECK(a.headers == b.headers);
   CHECK(a.max_output_tokens == b.max_output_tokens);
   CHECK(a.replay_reasoning == b.replay_reasoning);
+  CHECK(a.responses_api == b.responses_api);
 }
 
 Provider parse_ok(const std::string& json) {

@@ -6,6 +6,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <cctype>
 #include <functional>
 #include <sstream>
 
@@ -176,12 +177,27 @@ TEST_CASE("Claude Code's first turn reaches every vendor dialect in a shape it a
 
   auto an = build(*req, p, "anthropic");
   CHECK(an.vr.path == "/messages");
-  // Passthrough: everything Anthropic understands is kept, only the model (and the cap) change.
+  // Passthrough: everything Anthropic understands is kept; the model and the cap change, and
+  // the role:"system" message (Anthropic refuses it there) joins the system blocks at their end.
   rapidjson::Document expect;
   expect.Parse(body.data(), body.size());
+  auto& a = expect.GetAllocator();
   expect["model"].SetString("vendor-model");
   expect["max_tokens"].SetInt64(8192);
+  auto& emsgs = expect["messages"];
+  REQUIRE(jv::sv(emsgs[0], "role") == "system");
+  const auto& sys_content = emsgs[0]["content"];
+  if (sys_content.IsString()) {
+    rapidjson::Value b(rapidjson::kObjectType);
+    b.AddMember("type", "text", a);
+    b.AddMember("text", rapidjson::Value(sys_content, a), a);
+    expect["system"].PushBack(b, a);
+  } else {
+    for (const auto& b : sys_content.GetArray()) expect["system"].PushBack(rapidjson::Value(b, a), a);
+  }
+  emsgs.Erase(emsgs.Begin());
   CHECK(an.body == expect);
+  for (const auto& m : an.body["messages"].GetArray()) CHECK(jv::sv(m, "role") != "system");
 
   auto gm = build(*req, p, "gemini", "gemini-2.5-flash");
   CHECK(gm.vr.path == "/models/gemini-2.5-flash:streamGenerateContent?alt=sse");
@@ -335,13 +351,21 @@ TEST_CASE("parallel history, forced tool choice and stop strings map to Anthropi
   CHECK(jv::sv(gm.body["generationConfig"], "responseMimeType") == "application/json");
 }
 
-TEST_CASE("Qwen Code's thinking budget is dropped for chat vendors, max_tokens kept", "[translate]") {
+TEST_CASE("Qwen Code's thinking budget: dropped for chat vendors, fitted under max_tokens for Anthropic", "[translate]") {
   auto req = parsed(ClientApi::kMessages, fixture("qwen_code_anthropic.json"));
+  int64_t max_tokens = req->doc["max_tokens"].GetInt64();
+  REQUIRE(req->doc["thinking"]["budget_tokens"].GetInt64() == max_tokens);
   config::Provider p;
   auto oa = build(*req, p, "openai");
   CHECK_FALSE(oa.body.HasMember("thinking"));
-  CHECK(oa.body["max_tokens"].GetInt64() == req->doc["max_tokens"].GetInt64());
+  CHECK(oa.body["max_tokens"].GetInt64() == max_tokens);
   check_chat_pairing(oa.body["messages"]);
+  auto an = build(*req, p, "anthropic");
+  CHECK(an.body["thinking"]["budget_tokens"].GetInt64() == max_tokens - 1);  // Anthropic wants budget < max_tokens
+  p.max_output_tokens = 1000;  // a ceiling under Anthropic's 1024 minimum budget: thinking is turned off
+  auto small = build(*req, p, "anthropic");
+  CHECK(small.body["max_tokens"].GetInt64() == 1000);
+  CHECK_FALSE(small.body.HasMember("thinking"));
 }
 
 TEST_CASE("earlier reasoning is replayed only to vendors that want it", "[translate]") {
@@ -415,4 +439,29 @@ TEST_CASE("local token counts track the size of the input", "[translate]") {
   CHECK(b < 16000);
   auto cjk = parsed(ClientApi::kCountTokens, R"({"model":"m","messages":[{"role":"user","content":"你好世界你好世界你好世界"}]})");
   CHECK(estimate_input_tokens(*cjk) >= 12);  // one token per CJK character, not a quarter
+}
+
+TEST_CASE("Gemini's signature and call id ride in the minted tool-call id and come back", "[translate]") {
+  std::string id = gemini_call_id("Cq0B+/=sig", "fc_weather_1");
+  for (char c : id) CHECK((std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-'));  // Anthropic's id rule
+  GeminiCallRef ref = gemini_call_ref(id);
+  CHECK(ref.signature == "Cq0B+/=sig");
+  CHECK(ref.id == "fc_weather_1");
+  CHECK(gemini_call_ref("call_abc").signature.empty());
+  CHECK(gemini_call_ref(gemini_call_id("", "")).id.empty());
+  CHECK(gemini_call_id("s", "i") != gemini_call_id("s", "i"));  // unique even for equal contents
+
+  std::string body = R"({"model":"m","messages":[{"role":"user","content":"weather?"},
+    {"role":"assistant","content":null,"tool_calls":[{"id":")" + id + R"(","type":"function","function":{"name":"get_weather","arguments":"{\"city\":\"Oslo\"}"}}]},
+    {"role":"tool","tool_call_id":")" + id + R"(","content":"{\"temp\":3}"}]})";
+  auto req = parsed(ClientApi::kChat, body);
+  config::Provider p;
+  auto gm = build(*req, p, "gemini", "gemini-3-flash");
+  const auto& call_part = gm.body["contents"][1]["parts"][0];
+  CHECK(jv::sv(call_part, "thoughtSignature") == "Cq0B+/=sig");
+  CHECK(jv::sv(call_part["functionCall"], "id") == "fc_weather_1");
+  const auto& resp = gm.body["contents"][2]["parts"][0]["functionResponse"];
+  CHECK(jv::sv(resp, "id") == "fc_weather_1");
+  CHECK(jv::sv(resp, "name") == "get_weather");
+  CHECK(resp["response"]["temp"].GetInt() == 3);
 }
