@@ -828,8 +828,13 @@ void GatewayRequest::fail_all() {
   log_outcome("failed");
   ApiError e = failover::final_error(req_.model, tried_, route_.skipped, capped);
   auto headers = trail_headers(false);
-  if (e.status == 429 && e.code != "insufficient_quota" && retry_after_ms_ >= 0)  // every vendor rate limited
-    headers.emplace_back("Retry-After", std::to_string(std::max<int64_t>(1, (retry_after_ms_ + 999) / 1000)));
+  if (e.status == 429 && e.code != "insufficient_quota") {  // every vendor rate limited: when to come back
+    int64_t wait = retry_after_ms_;
+    for (const auto& s : route_.skipped)
+      if (s.code == "parked:rate_limited" && s.until_ms > 0 && (wait < 0 || s.until_ms - now_ms() < wait))
+        wait = std::max<int64_t>(0, s.until_ms - now_ms());
+    if (wait >= 0) headers.emplace_back("Retry-After", std::to_string(std::max<int64_t>(1, (wait + 999) / 1000)));
+  }
   done(send_error(r_, api_, e, headers));
 }
 

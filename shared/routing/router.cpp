@@ -26,7 +26,7 @@ std::optional<Skip> unusable(const config::Snapshot& snap, const StateOverlay* o
     std::string kind = st->kind.empty() ? "admin" : st->kind;
     std::string words = "parked (" + kind + ") for " + std::to_string((st->unusable_until_ms - now_ms + 999) / 1000) + " s";
     if (!st->reason.empty()) words += ": " + st->reason;
-    return Skip{p.cfg.id, words, "parked:" + kind};
+    return Skip{p.cfg.id, words, "parked:" + kind, st->unusable_until_ms};
   }
   return std::nullopt;
 }

@@ -23,6 +23,7 @@ struct Skip {
   std::string provider_id;
   std::string reason;  // words for logs and error messages
   std::string code;    // compact, for the X-LingMo-Skipped header: disabled, parked:quota, key_error, ...
+  int64_t until_ms = 0;  // parked: when it becomes usable again (epoch ms); 0 = unknown
 };
 
 // State this worker observed itself and has not yet seen come back from Redis (it applies at once).

@@ -590,7 +590,9 @@ test('Anthropic SDK: a rate limit surfaces as RateLimitError 429 with retry-afte
     return true;
   };
   await assert.rejects(client.messages.create({ model: 'to-anthropic', max_tokens: 64, messages: user('hello') }), check);
-  // v2 now cools down for the vendor's 2 s: the cause is still a rate limit.
+  // v2 now cools down for the vendor's 2 s: the cause is still a rate limit. (The cooldown reaches
+  // the other nginx worker through Redis pub/sub: give it a moment.)
+  await new Promise((r) => setTimeout(r, 300));
   await assert.rejects(client.messages.create({ model: 'to-anthropic', max_tokens: 64, messages: user('hello') }), check);
   assert.equal((await stack.vendor(2).stats()).requests, 1);
 });
