@@ -3,7 +3,7 @@
 #   unit (Catch2, incl. the usage Lua script against a real redis-server)
 #   fuzz smoke (libFuzzer + ASan/UBSan over the request parser, stream relay and translators, 20 s each)
 #   integration (real nginx + module, real redis-server, fake vendors)
-#   e2e (the official `openai` npm SDK as the client)
+#   e2e (the official `openai` and `@anthropic-ai/sdk` npm SDKs as clients, against providers of every dialect)
 #   sanitizers (unit + integration again, module built with ASan + UBSan, tests/sanitize.sh)
 #   quickstart smoke (the README's first command)
 # LINGMO_SKIP_FUZZ=1 / LINGMO_SKIP_SANITIZE=1 skip those two (slow) steps.
@@ -34,7 +34,7 @@ fi
 step "integration tests (nginx + redis + fake vendors)"
 bash tests/integration/run.sh
 
-step "end-to-end tests (official openai SDK)"
+step "end-to-end tests (official openai and Anthropic SDKs)"
 bash tests/e2e/run.sh
 
 if [ "${LINGMO_SKIP_SANITIZE:-0}" != 1 ]; then
