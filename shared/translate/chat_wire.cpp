@@ -26,6 +26,46 @@ void append_sse(std::string& out, std::string_view name, std::string_view data) 
   out += '\n';
 }
 
+Status Stage::parse_event(const sse::Event& ev, rapidjson::Document& d) {
+  d.Parse(ev.data.data(), ev.data.size());
+  if (d.HasParseError() || !d.IsObject() || ev.data.find('\0') != std::string::npos) {
+    error_ = "vendor sent a stream event that is not a JSON object";
+    return Status::kMalformed;
+  }
+  return Status::kOk;
+}
+
+Status read_chat_chunk(const sse::Event& ev, ChatChunk& out, std::string& error) {
+  rapidjson::Document d;
+  d.Parse(ev.data.data(), ev.data.size());
+  if (d.HasParseError() || !d.IsObject() || ev.data.find('\0') != std::string::npos) {
+    error = "vendor sent a stream event that is not a JSON object";
+    return Status::kMalformed;
+  }
+  if (const Value* e = jv::get(d, "error")) {
+    error = "vendor reported an error mid-stream: " + (e->IsObject() ? std::string(jv::sv(*e, "message")) : jv::stringify(*e));
+    return Status::kUpstreamError;
+  }
+  if (const Value* u = jv::get(d, "usage"); u && u->IsObject()) out.has_usage = openai::read_usage(ev.data, out.usage);
+  const Value* choices = jv::get(d, "choices");
+  if (!choices || !choices->IsArray() || choices->Empty()) return Status::kOk;
+  const Value& c = (*choices)[0];
+  out.finish = std::string(jv::sv(c, "finish_reason"));
+  const Value* delta = jv::get(c, "delta");
+  if (!delta) return Status::kOk;
+  out.reasoning = std::string(jv::sv(*delta, "reasoning_content"));
+  if (out.reasoning.empty()) out.reasoning = std::string(jv::sv(*delta, "reasoning"));
+  out.content = std::string(jv::sv(*delta, "content"));
+  if (const Value* calls = jv::get(*delta, "tool_calls"); calls && calls->IsArray())
+    for (const auto& tc : calls->GetArray()) {
+      const Value* fn = jv::get(tc, "function");
+      out.calls.push_back({static_cast<int>(jv::int_or(tc, "index", 0)), std::string(jv::sv(tc, "id")),
+                           fn ? std::string(jv::sv(*fn, "name")) : std::string(),
+                           fn ? std::string(jv::sv(*fn, "arguments")) : std::string()});
+    }
+  return Status::kOk;
+}
+
 void write_chat_usage(Writer& w, const Usage& u) {
   w.StartObject();
   w.Key("prompt_tokens");

@@ -28,6 +28,22 @@ BodyKind parse_chat_completion(std::string_view body, Answer& out, std::string& 
 std::string chat_completion_json(const Answer& a, int64_t created);
 void write_chat_usage(rapidjson::Writer<rapidjson::StringBuffer>& w, const Usage& u);
 
+// One chat.completion.chunk as the stages that read the chat hub see it (first choice only).
+struct ChatChunk {
+  struct Call {
+    int index = 0;
+    std::string id, name, arguments;  // id and name only on a call's first fragment
+  };
+  bool has_usage = false;
+  Usage usage;
+  std::string reasoning, content, finish;  // reasoning: reasoning_content or reasoning (OpenRouter)
+  std::vector<Call> calls;
+};
+
+// Reads one chat event other than [DONE]: kMalformed for non-JSON, kUpstreamError for an error
+// chunk ({"error": ...}), with the message in `error`.
+Status read_chat_chunk(const sse::Event& ev, ChatChunk& out, std::string& error);
+
 class ChatWriter {
  public:
   ChatWriter(ChatOut o, std::string id) : o_(std::move(o)), id_(std::move(id)) {}

@@ -6,6 +6,8 @@
 #include <string>
 #include <string_view>
 
+#include <rapidjson/document.h>
+
 #include "sse/framer.h"
 #include "translate/api.h"
 
@@ -22,20 +24,32 @@ class Stage {
   virtual Status on_event(const sse::Event& ev, std::string& out) = 0;
   // The upstream closed its stream normally (Gemini ends streams this way; others have an end event).
   virtual Status on_end(std::string& out) { (void)out; return Status::kOk; }
-  // The answer ended the way its dialect ends a complete answer.
-  virtual bool complete() const = 0;
-  // Something beyond stream set-up arrived (content, a tool call, a finish, usage).
-  virtual bool substantive() const = 0;
-  virtual const Usage& usage() const = 0;
-  // Characters of generated text seen: what an interrupted stream without usage is charged.
-  virtual int64_t streamed_chars() const = 0;
-  const std::string& error() const { return error_; }
-
   // A whole (non-stream) upstream body -> the next step's body.
   virtual BodyKind on_body(std::string_view in, std::string& out) = 0;
 
+  // The answer ended the way its dialect ends a complete answer.
+  virtual bool complete() const { return complete_; }
+  // Something beyond stream set-up arrived (content, a tool call, a finish, usage).
+  virtual bool substantive() const { return substantive_; }
+  virtual const Usage& usage() const { return usage_; }
+  // Characters of generated text seen: what an interrupted stream without usage is charged.
+  virtual int64_t streamed_chars() const { return chars_; }
+  const std::string& error() const { return error_; }
+
  protected:
+  // Parses an event's data as a JSON object; kMalformed (with error()) otherwise. RapidJSON takes
+  // a NUL byte for the end of the text, so data containing one is refused too.
+  Status parse_event(const sse::Event& ev, rapidjson::Document& d);
+  Status upstream_error(std::string message) {
+    error_ = "vendor reported an error mid-stream: " + std::move(message);
+    return Status::kUpstreamError;
+  }
+
   std::string error_;
+  Usage usage_;
+  int64_t chars_ = 0;
+  bool substantive_ = false;
+  bool complete_ = false;
 };
 
 // What every chat-producing stage needs to know about the answer it writes.

@@ -3,6 +3,7 @@
 // Anthropic vendors, which forwards events byte for byte and only reads usage and the end.
 #include <map>
 
+#include "translate/anthropic_wire.h"
 #include "translate/chat_wire.h"
 #include "translate/jsonv.h"
 
@@ -68,63 +69,36 @@ class ChatToAnthropic final : public Stage {
       complete_ = substantive_ = true;
       return Status::kOk;
     }
-    rapidjson::Document d;
-    d.Parse(ev.data.data(), ev.data.size());
-    if (d.HasParseError() || !d.IsObject() || ev.data.find('\0') != std::string::npos) {
-      error_ = "vendor sent a stream event that is not a JSON object";
-      return Status::kMalformed;
-    }
-    if (const Value* e = jv::get(d, "error")) {
-      error_ = "vendor reported an error mid-stream: " + (e->IsObject() ? std::string(jv::sv(*e, "message")) : jv::stringify(*e));
-      return Status::kUpstreamError;
-    }
+    ChatChunk chunk;
+    if (Status st = read_chat_chunk(ev, chunk, error_); st != Status::kOk) return st;
     start(out);
-    if (const Value* u = jv::get(d, "usage"); u && u->IsObject()) {
-      openai::read_usage(ev.data, usage_);
+    if (chunk.has_usage) {
+      usage_ = chunk.usage;
       substantive_ = true;
     }
-    const Value* choices = jv::get(d, "choices");
-    if (!choices || !choices->IsArray() || choices->Empty()) return Status::kOk;
-    const Value& c = (*choices)[0];
-    if (const Value* delta = jv::get(c, "delta")) {
-      std::string_view reasoning = jv::sv(*delta, "reasoning_content");
-      if (reasoning.empty()) reasoning = jv::sv(*delta, "reasoning");
-      if (!reasoning.empty()) {
-        open_block(out, kThinking, -1, {}, {});
-        delta_event(out, "thinking_delta", "thinking", reasoning);
-      }
-      if (std::string_view text = jv::sv(*delta, "content"); !text.empty()) {
-        open_block(out, kText, -1, {}, {});
-        delta_event(out, "text_delta", "text", text);
-      }
-      if (const Value* calls = jv::get(*delta, "tool_calls"); calls && calls->IsArray())
-        for (const auto& tc : calls->GetArray()) {
-          int index = static_cast<int>(jv::int_or(tc, "index", 0));
-          const Value* fn = jv::get(tc, "function");
-          if (!seen_tools_.count(index)) {
-            seen_tools_.insert(index);
-            std::string id(jv::sv(tc, "id"));
-            if (id.empty()) id = mint_id("toolu_");
-            open_block(out, kTool, index, id, fn ? jv::sv(*fn, "name") : std::string_view());
-          }
-          std::string_view args = fn ? jv::sv(*fn, "arguments") : std::string_view();
-          // Fragments of a call whose block already closed cannot be placed (vendors send calls one
-          // after another; interleaving would need buffering every call to the end).
-          if (!args.empty() && open_ == kTool && open_tool_ == index) delta_event(out, "input_json_delta", "partial_json", args);
-        }
+    if (!chunk.reasoning.empty()) {
+      open_block(out, kThinking, -1, {}, {});
+      delta_event(out, "thinking_delta", "thinking", chunk.reasoning);
     }
-    if (std::string_view fr = jv::sv(c, "finish_reason"); !fr.empty()) {
-      finish_ = std::string(fr);
+    if (!chunk.content.empty()) {
+      open_block(out, kText, -1, {}, {});
+      delta_event(out, "text_delta", "text", chunk.content);
+    }
+    for (const auto& call : chunk.calls) {
+      if (seen_tools_.insert(call.index).second)
+        open_block(out, kTool, call.index, call.id.empty() ? mint_id("toolu_") : call.id, call.name);
+      // Fragments of a call whose block already closed cannot be placed (vendors send calls one
+      // after another; interleaving would need buffering every call to the end).
+      if (!call.arguments.empty() && open_ == kTool && open_tool_ == call.index)
+        delta_event(out, "input_json_delta", "partial_json", call.arguments);
+    }
+    if (!chunk.finish.empty()) {
+      finish_ = chunk.finish;
       substantive_ = true;
       close_block(out);
     }
     return Status::kOk;
   }
-
-  bool complete() const override { return complete_; }
-  bool substantive() const override { return substantive_; }
-  const Usage& usage() const override { return usage_; }
-  int64_t streamed_chars() const override { return chars_; }
 
   BodyKind on_body(std::string_view in, std::string& out) override {
     Answer a;
@@ -295,9 +269,7 @@ class ChatToAnthropic final : public Stage {
   int open_tool_ = -1;
   int index_ = 0;  // index of the open block, or of the next one
   std::set<int> seen_tools_;
-  Usage usage_;
-  int64_t chars_ = 0;
-  bool started_ = false, substantive_ = false, complete_ = false;
+  bool started_ = false;
 };
 
 // ---------------------------------------------------------------------------------------------
@@ -307,29 +279,14 @@ class AnthropicRelay final : public Stage {
  public:
   Status on_event(const sse::Event& ev, std::string& out) override {
     rapidjson::Document d;
-    d.Parse(ev.data.data(), ev.data.size());
-    if (d.HasParseError() || !d.IsObject() || ev.data.find('\0') != std::string::npos) {
-      error_ = "vendor sent a stream event that is not a JSON object";
-      return Status::kMalformed;
-    }
+    if (Status st = parse_event(ev, d); st != Status::kOk) return st;
     std::string_view type = jv::sv(d, "type");
     if (type.empty()) type = ev.event;
     if (type == "error") {
       const Value* e = jv::get(d, "error");
-      error_ = "vendor reported an error mid-stream: " +
-               (e ? std::string(jv::sv(*e, "type")) + ": " + std::string(jv::sv(*e, "message")) : std::string("unknown"));
-      return Status::kUpstreamError;
+      return upstream_error(e ? std::string(jv::sv(*e, "type")) + ": " + std::string(jv::sv(*e, "message")) : std::string("unknown"));
     }
-    auto read = [&](const Value& u) {
-      if (const Value* v = jv::get(u, "input_tokens"); v && v->IsInt64()) input_ = v->GetInt64();
-      if (const Value* v = jv::get(u, "cache_creation_input_tokens"); v && v->IsInt64()) cache_write_ = v->GetInt64();
-      if (const Value* v = jv::get(u, "cache_read_input_tokens"); v && v->IsInt64()) cache_read_ = v->GetInt64();
-      if (const Value* v = jv::get(u, "output_tokens"); v && v->IsInt64()) usage_.completion_tokens = v->GetInt64();
-      usage_.present = true;
-      usage_.prompt_tokens = input_ + cache_write_ + cache_read_;
-      usage_.cached_tokens = cache_read_;
-      usage_.total_tokens = usage_.prompt_tokens + usage_.completion_tokens;
-    };
+    auto read = [&](const Value& u) { anthropic_usage_.read(u, usage_); };
     if (type == "message_start") {
       if (const Value* m = jv::get(d, "message"))
         if (const Value* u = jv::get(*m, "usage")) read(*u);
@@ -349,11 +306,6 @@ class AnthropicRelay final : public Stage {
     append_sse(out, ev.event.empty() ? type : std::string_view(ev.event), ev.data);
     return Status::kOk;
   }
-
-  bool complete() const override { return complete_; }
-  bool substantive() const override { return substantive_; }
-  const Usage& usage() const override { return usage_; }
-  int64_t streamed_chars() const override { return chars_; }
 
   BodyKind on_body(std::string_view in, std::string& out) override {
     rapidjson::Document d;
@@ -375,9 +327,7 @@ class AnthropicRelay final : public Stage {
   }
 
  private:
-  Usage usage_;
-  int64_t input_ = 0, cache_write_ = 0, cache_read_ = 0, chars_ = 0;
-  bool substantive_ = false, complete_ = false;
+  AnthropicUsage anthropic_usage_;
 };
 
 // ---------------------------------------------------------------------------------------------
@@ -390,10 +340,6 @@ class BodyRelay final : public Stage {
     error_ = "this endpoint does not stream";
     return Status::kMalformed;
   }
-  bool complete() const override { return false; }
-  bool substantive() const override { return false; }
-  const Usage& usage() const override { return usage_; }
-  int64_t streamed_chars() const override { return 0; }
   BodyKind on_body(std::string_view in, std::string& out) override {
     rapidjson::Document d;
     d.Parse(in.data(), in.size());
@@ -423,7 +369,6 @@ class BodyRelay final : public Stage {
 
  private:
   ClientApi api_;
-  Usage usage_;
 };
 
 }  // namespace

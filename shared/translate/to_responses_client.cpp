@@ -129,49 +129,23 @@ class ChatToResponses final : public Stage {
            });
       return Status::kOk;
     }
-    rapidjson::Document d;
-    d.Parse(ev.data.data(), ev.data.size());
-    if (d.HasParseError() || !d.IsObject() || ev.data.find('\0') != std::string::npos) {
-      error_ = "vendor sent a stream event that is not a JSON object";
-      return Status::kMalformed;
-    }
-    if (const Value* e = jv::get(d, "error")) {
-      error_ = "vendor reported an error mid-stream: " + (e->IsObject() ? std::string(jv::sv(*e, "message")) : jv::stringify(*e));
-      return Status::kUpstreamError;
-    }
+    ChatChunk chunk;
+    if (Status st = read_chat_chunk(ev, chunk, error_); st != Status::kOk) return st;
     begin(out);
-    if (const Value* u = jv::get(d, "usage"); u && u->IsObject()) {
-      openai::read_usage(ev.data, usage_);
+    if (chunk.has_usage) {
+      usage_ = chunk.usage;
       substantive_ = true;
     }
-    const Value* choices = jv::get(d, "choices");
-    if (!choices || !choices->IsArray() || choices->Empty()) return Status::kOk;
-    const Value& c = (*choices)[0];
-    if (const Value* delta = jv::get(c, "delta")) {
-      std::string_view reasoning = jv::sv(*delta, "reasoning_content");
-      if (reasoning.empty()) reasoning = jv::sv(*delta, "reasoning");
-      if (!reasoning.empty()) reasoning_delta(out, reasoning);
-      if (std::string_view text = jv::sv(*delta, "content"); !text.empty()) text_delta(out, text);
-      if (const Value* calls = jv::get(*delta, "tool_calls"); calls && calls->IsArray())
-        for (const auto& tc : calls->GetArray()) {
-          int index = static_cast<int>(jv::int_or(tc, "index", 0));
-          const Value* fn = jv::get(tc, "function");
-          call_delta(out, index, jv::sv(tc, "id"), fn ? jv::sv(*fn, "name") : std::string_view(),
-                     fn ? jv::sv(*fn, "arguments") : std::string_view());
-        }
-    }
-    if (std::string_view fr = jv::sv(c, "finish_reason"); !fr.empty()) {
-      finish_ = std::string(fr);
+    if (!chunk.reasoning.empty()) reasoning_delta(out, chunk.reasoning);
+    if (!chunk.content.empty()) text_delta(out, chunk.content);
+    for (const auto& call : chunk.calls) call_delta(out, call.index, call.id, call.name, call.arguments);
+    if (!chunk.finish.empty()) {
+      finish_ = chunk.finish;
       substantive_ = true;
       close_all(out);
     }
     return Status::kOk;
   }
-
-  bool complete() const override { return complete_; }
-  bool substantive() const override { return substantive_; }
-  const Usage& usage() const override { return usage_; }
-  int64_t streamed_chars() const override { return chars_; }
 
   BodyKind on_body(std::string_view in, std::string& out) override {
     Answer a;
@@ -521,9 +495,8 @@ class ChatToResponses final : public Stage {
   std::vector<Item> items_;  // output order (pointers into it never outlive a push_back)
   std::map<int, size_t> calls_;  // chat tool-call index -> items_ position
   std::string finish_ = "stop";
-  Usage usage_;
-  int64_t seq_ = 0, chars_ = 0;
-  bool started_ = false, substantive_ = false, complete_ = false;
+  int64_t seq_ = 0;
+  bool started_ = false;
 };
 
 }  // namespace
@@ -544,18 +517,13 @@ class ResponsesRelay final : public Stage {
  public:
   Status on_event(const sse::Event& ev, std::string& out) override {
     rapidjson::Document d;
-    d.Parse(ev.data.data(), ev.data.size());
-    if (d.HasParseError() || !d.IsObject() || ev.data.find('\0') != std::string::npos) {
-      error_ = "vendor sent a stream event that is not a JSON object";
-      return Status::kMalformed;
-    }
+    if (Status st = parse_event(ev, d); st != Status::kOk) return st;
     std::string_view type = jv::sv(d, "type");
     if (type.empty()) type = ev.event;
     if (type == "error" || type == "response.failed") {
       const Value* e = jv::get(d, "response") ? jv::get(d["response"], "error") : nullptr;
       std::string_view msg = e ? jv::sv(*e, "message") : jv::sv(d, "message");
-      error_ = "vendor reported an error mid-stream: " + std::string(msg.empty() ? type : msg);
-      return Status::kUpstreamError;
+      return upstream_error(std::string(msg.empty() ? type : msg));
     }
     if (type != "response.created" && type != "response.in_progress" && type != "response.queued") substantive_ = true;
     if (const Value* delta = jv::get(d, "delta"); delta && delta->IsString()) chars_ += delta->GetStringLength();
@@ -566,11 +534,6 @@ class ResponsesRelay final : public Stage {
     append_sse(out, type, ev.data);
     return Status::kOk;
   }
-
-  bool complete() const override { return complete_; }
-  bool substantive() const override { return substantive_; }
-  const Usage& usage() const override { return usage_; }
-  int64_t streamed_chars() const override { return chars_; }
 
   BodyKind on_body(std::string_view in, std::string& out) override {
     rapidjson::Document d;
@@ -598,9 +561,6 @@ class ResponsesRelay final : public Stage {
     if (const Value* d = jv::get(*u, "output_tokens_details")) usage_.reasoning_tokens = jv::int_or(*d, "reasoning_tokens", 0);
   }
 
-  Usage usage_;
-  int64_t chars_ = 0;
-  bool substantive_ = false, complete_ = false;
 };
 
 }  // namespace

@@ -5,6 +5,7 @@
 #include <map>
 
 #include "openai/stream.h"
+#include "translate/anthropic_wire.h"
 #include "translate/chat_wire.h"
 #include "translate/hub.h"
 #include "translate/jsonv.h"
@@ -14,15 +15,6 @@ namespace lingmo::translate {
 namespace {
 
 using jv::Value;
-
-bool parse_event(const sse::Event& ev, rapidjson::Document& d, std::string& error) {
-  d.Parse(ev.data.data(), ev.data.size());
-  if (d.HasParseError() || !d.IsObject() || ev.data.find('\0') != std::string::npos) {
-    error = "vendor sent a stream event that is not a JSON object";
-    return false;
-  }
-  return true;
-}
 
 std::string error_text(const Value& e) {
   if (e.IsObject()) {
@@ -49,10 +41,10 @@ class ChatRelay final : public Stage {
   }
   bool complete() const override { return relay_.done(); }
   bool substantive() const override { return relay_.substantive(); }
-  const Usage& usage() const override { return body_usage_.present ? body_usage_ : relay_.usage(); }
+  const Usage& usage() const override { return usage_.present ? usage_ : relay_.usage(); }
   int64_t streamed_chars() const override { return relay_.streamed_chars(); }
   BodyKind on_body(std::string_view in, std::string& out) override {
-    switch (openai::inspect_completion(in, body_usage_)) {
+    switch (openai::inspect_completion(in, usage_)) {  // usage_: a whole body's (the relay sees streams)
       case openai::BodyKind::kCompletion: out.assign(in); return BodyKind::kAnswer;
       case openai::BodyKind::kError: return BodyKind::kError;
       case openai::BodyKind::kMalformed: error_ = "the response body is not a valid chat completion"; return BodyKind::kMalformed;
@@ -62,7 +54,6 @@ class ChatRelay final : public Stage {
 
  private:
   openai::StreamRelay relay_;
-  Usage body_usage_;  // a whole body's usage (the relay only sees streams)
 };
 
 // ---------------------------------------------------------------------------------------------
@@ -75,36 +66,22 @@ std::string anthropic_finish(std::string_view stop_reason) {
   return "stop";  // end_turn, stop_sequence, pause_turn
 }
 
-void anthropic_usage(const Value& u, Usage& out, int64_t& input, int64_t& cache_write, int64_t& cache_read) {
-  if (!u.IsObject()) return;
-  // Counts are cumulative; message_delta may repeat input counts (newer API versions) or not.
-  if (const Value* v = jv::get(u, "input_tokens"); v && v->IsInt64()) input = v->GetInt64();
-  if (const Value* v = jv::get(u, "cache_creation_input_tokens"); v && v->IsInt64()) cache_write = v->GetInt64();
-  if (const Value* v = jv::get(u, "cache_read_input_tokens"); v && v->IsInt64()) cache_read = v->GetInt64();
-  if (const Value* v = jv::get(u, "output_tokens"); v && v->IsInt64()) out.completion_tokens = v->GetInt64();
-  out.present = true;
-  out.prompt_tokens = input + cache_write + cache_read;
-  out.cached_tokens = cache_read;
-  out.total_tokens = out.prompt_tokens + out.completion_tokens;
-}
-
 class AnthropicToChat final : public Stage {
  public:
   explicit AnthropicToChat(const ChatOut& o) : o_(o), w_(o, mint_id("chatcmpl-")) {}
 
   Status on_event(const sse::Event& ev, std::string& out) override {
     rapidjson::Document d;
-    if (!parse_event(ev, d, error_)) return Status::kMalformed;
+    if (Status st = parse_event(ev, d); st != Status::kOk) return st;
     std::string_view type = jv::sv(d, "type");
     if (type.empty()) type = ev.event;
     if (type == "error" || jv::get(d, "error")) {
       const Value* e = jv::get(d, "error");
-      error_ = "vendor reported an error mid-stream: " + (e ? error_text(*e) : std::string("unknown"));
-      return Status::kUpstreamError;
+      return upstream_error(e ? error_text(*e) : std::string("unknown"));
     }
     if (type == "message_start") {
       if (const Value* m = jv::get(d, "message"))
-        if (const Value* u = jv::get(*m, "usage")) anthropic_usage(*u, usage_, input_, cache_write_, cache_read_);
+        if (const Value* u = jv::get(*m, "usage")) anthropic_usage_.read(*u, usage_);
       w_.role(out);
     } else if (type == "content_block_start") {
       const Value* b = jv::get(d, "content_block");
@@ -141,7 +118,7 @@ class AnthropicToChat final : public Stage {
     } else if (type == "message_delta") {
       substantive_ = true;
       if (const Value* delta = jv::get(d, "delta")) finish_ = anthropic_finish(jv::sv(*delta, "stop_reason"));
-      if (const Value* u = jv::get(d, "usage")) anthropic_usage(*u, usage_, input_, cache_write_, cache_read_);
+      if (const Value* u = jv::get(d, "usage")) anthropic_usage_.read(*u, usage_);
       w_.finish(out, finish_);
     } else if (type == "message_stop") {
       substantive_ = true;
@@ -151,11 +128,6 @@ class AnthropicToChat final : public Stage {
     }
     return Status::kOk;  // ping, content_block_stop, signature_delta, unknown future events
   }
-
-  bool complete() const override { return complete_; }
-  bool substantive() const override { return substantive_; }
-  const Usage& usage() const override { return usage_; }
-  int64_t streamed_chars() const override { return chars_; }
 
   BodyKind on_body(std::string_view in, std::string& out) override {
     rapidjson::Document d;
@@ -181,7 +153,7 @@ class AnthropicToChat final : public Stage {
       }
     }
     a.finish = anthropic_finish(jv::sv(d, "stop_reason"));
-    if (const Value* u = jv::get(d, "usage")) anthropic_usage(*u, usage_, input_, cache_write_, cache_read_);
+    if (const Value* u = jv::get(d, "usage")) anthropic_usage_.read(*u, usage_);
     a.usage = usage_;
     out = chat_completion_json(a, o_.created);
     return BodyKind::kAnswer;
@@ -193,10 +165,7 @@ class AnthropicToChat final : public Stage {
   std::map<int, int> tools_;  // Anthropic block index -> chat tool-call index (counts tool_use blocks only)
   int next_tool_ = 0;
   std::string finish_ = "stop";
-  int64_t input_ = 0, cache_write_ = 0, cache_read_ = 0;
-  Usage usage_;
-  int64_t chars_ = 0;
-  bool substantive_ = false, complete_ = false;
+  AnthropicUsage anthropic_usage_;
 };
 
 // ---------------------------------------------------------------------------------------------
@@ -233,11 +202,8 @@ class GeminiToChat final : public Stage {
 
   Status on_event(const sse::Event& ev, std::string& out) override {
     rapidjson::Document d;
-    if (!parse_event(ev, d, error_)) return Status::kMalformed;
-    if (const Value* e = jv::get(d, "error")) {
-      error_ = "vendor reported an error mid-stream: " + error_text(*e);
-      return Status::kUpstreamError;
-    }
+    if (Status st = parse_event(ev, d); st != Status::kOk) return st;
+    if (const Value* e = jv::get(d, "error")) return upstream_error(error_text(*e));
     if (!started_) {
       started_ = true;
       w_.role(out);
@@ -288,11 +254,6 @@ class GeminiToChat final : public Stage {
     return Status::kOk;
   }
 
-  bool complete() const override { return complete_; }
-  bool substantive() const override { return substantive_; }
-  const Usage& usage() const override { return usage_; }
-  int64_t streamed_chars() const override { return chars_; }
-
   BodyKind on_body(std::string_view in, std::string& out) override {
     rapidjson::Document d;
     d.Parse(in.data(), in.size());
@@ -336,9 +297,7 @@ class GeminiToChat final : public Stage {
   ChatWriter w_;
   int next_tool_ = 0;
   std::string finish_ = "stop";
-  Usage usage_;
-  int64_t chars_ = 0;
-  bool started_ = false, substantive_ = false, finished_ = false, called_ = false, complete_ = false;
+  bool started_ = false, finished_ = false, called_ = false;
 };
 
 }  // namespace
