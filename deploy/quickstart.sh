@@ -75,10 +75,15 @@ LingMo Gateway is running (offline demo vendor).
   API key  : $DEMO_KEY
   Models   : gpt-4o-mini, demo-chat, auto
 
-Try it:
+Try it (OpenAI dialect):
   curl $BASE/chat/completions \\
     -H "Authorization: Bearer $DEMO_KEY" -H "Content-Type: application/json" \\
     -d '{"model":"gpt-4o-mini","messages":[{"role":"user","content":"Hello!"}]}'
+The same gateway speaks Anthropic's dialect (Claude Code: ANTHROPIC_BASE_URL=http://127.0.0.1:$PORT
+ANTHROPIC_AUTH_TOKEN=$DEMO_KEY ANTHROPIC_MODEL=demo-chat; more in docs/AGENT_GUIDE.md):
+  curl $BASE/messages -H "x-api-key: $DEMO_KEY" -H "anthropic-version: 2023-06-01" \\
+    -H "Content-Type: application/json" \\
+    -d '{"model":"demo-chat","max_tokens":256,"messages":[{"role":"user","content":"Hello!"}]}'
 
 Add a real vendor (the key is stored AES-256-GCM encrypted):
   LINGMO_REDIS_PASSWORD=\$(cat $RUN/redis.pass) ${ADMIN[*]} provider add --id deepseek --base-url https://api.deepseek.com/v1 \\

@@ -198,7 +198,7 @@ class GatewayRequest final : public SnapshotWaiter {
   bool models_;
   std::string model_id_;  // GET …/models/{id}
   ClientApi api_;
-  std::string request_id_ = translate::mint_id("req_");  // Anthropic clients get it as request-id
+  std::string request_id_;  // Anthropic clients get one as request-id (minted only for them)
   std::string token_;
   std::string body_in_;
   bool waiting_ = false;
@@ -247,6 +247,7 @@ void destroy_ctx(void* data) { delete static_cast<GatewayRequest*>(data); }
 GatewayRequest::GatewayRequest(ngx_http_request_t* r, bool models, ClientApi api, std::string token)
     : r_(r), lcf_(static_cast<ngx_http_lingmo_loc_conf_t*>(ngx_http_get_module_loc_conf(r, ngx_http_lingmo_module))),
       models_(models), api_(api), token_(std::move(token)) {
+  if (translate::is_anthropic_dialect(api_)) request_id_ = translate::mint_id("req_");
   wake_.data = r;
   wake_.handler = &GatewayRequest::on_wake;
   wake_.log = r->connection->log;

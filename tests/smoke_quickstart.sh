@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Smoke test of the README's first command: start the quickstart on spare ports, get one chat
-# completion back through nginx from the demo vendor, stop it, and check nothing is left running.
+# Smoke test of the README's first command: start the quickstart on spare ports, get a chat
+# completion back through nginx from the demo vendor (OpenAI and Anthropic dialect), stop it, and
+# check nothing is left running.
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 export LINGMO_RUN_DIR=$(mktemp -d /tmp/lingmo-smoke.XXXXXX)
@@ -15,6 +16,11 @@ base=$(sed -n 's/^  Base URL : //p' <<<"$out")
 resp=$(curl -sS "$base/chat/completions" -H "Authorization: Bearer $key" -H "Content-Type: application/json" \
   -d '{"model":"gpt-4o-mini","messages":[{"role":"user","content":"Hello!"}]}')
 grep -q '"content":"demo says hello"' <<<"$resp" || { echo "unexpected answer: $resp"; tail -20 "$LINGMO_RUN_DIR/logs/error.log"; exit 1; }
+
+resp=$(curl -sS "$base/messages" -H "x-api-key: $key" -H "anthropic-version: 2023-06-01" -H "Content-Type: application/json" \
+  -d '{"model":"demo-chat","max_tokens":64,"messages":[{"role":"user","content":"Hello!"}]}')
+grep -q '"type":"message"' <<<"$resp" && grep -q '"text":"demo says hello"' <<<"$resp" ||
+  { echo "unexpected Anthropic-dialect answer: $resp"; exit 1; }
 
 bash "$ROOT/deploy/quickstart.sh" stop >/dev/null
 sleep 1
