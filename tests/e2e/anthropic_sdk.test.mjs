@@ -563,6 +563,8 @@ test('Anthropic SDK: while every provider stays parked for quota, the next reque
   await assert.rejects(client.messages.create({ model: 'gpt-test', max_tokens: 64, messages: user('hello') }), isBillingError);
   // All three are parked now: nothing is tried, but the cause is still the quota — not
   // "overloaded" (529), which the SDK and Claude Code would retry.
+  // (Parks reach the other nginx worker through Redis pub/sub within milliseconds: wait for that.)
+  await new Promise((r) => setTimeout(r, 300));
   await assert.rejects(client.messages.create({ model: 'gpt-test', max_tokens: 64, messages: user('hello') }), isBillingError);
   for (const i of [1, 2, 3]) assert.equal((await stack.vendor(i).stats()).requests, 1, 'parked providers are not asked');
 });

@@ -516,6 +516,8 @@ test('OpenAI SDK: while every provider stays parked for quota, the next request 
   };
   await assert.rejects(client.chat.completions.create({ model: 'gpt-test', messages: question }), check);
   // All three are parked now: nothing is tried, but the cause is still the quota (not a 503).
+  // (Parks reach the other nginx worker through Redis pub/sub within milliseconds: wait for that.)
+  await new Promise((r) => setTimeout(r, 300));
   await assert.rejects(client.chat.completions.create({ model: 'gpt-test', messages: question }), check);
   await assert.rejects(client.responses.create({ model: 'gpt-test', input: 'hello' }), check);
   for (const i of [1, 2, 3]) assert.equal((await stack.vendor(i).stats()).requests, 1);

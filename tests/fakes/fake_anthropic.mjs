@@ -11,60 +11,12 @@
 //
 // See tests/fakes/README.md for the full behaviour and the control API.
 
-import http from 'node:http';
-import https from 'node:https';
-import fs from 'node:fs';
-import path from 'node:path';
+import {
+  Ctx, JSON_CONTENT_TYPE, ModeState, Stats, bearerToken, countOr, isObj, parseArgs, parseJsonOrNull,
+  requestRecord, sendCustom, sendJson, sendText, serveFake, splitInThree, splitText, writeSeq,
+} from './fake_common.mjs';
 
-// ---------------------------------------------------------------------------
-// CLI
-// ---------------------------------------------------------------------------
-
-function usage(msg) {
-  if (msg) process.stderr.write(`fake_anthropic: ${msg}\n`);
-  process.stderr.write(
-    'usage: fake_anthropic.mjs --port N --name NAME [--host H] [--key KEY] [--port-file PATH] [--tls-cert C --tls-key K]\n');
-  process.exit(2);
-}
-
-function parseArgs(argv) {
-  const opts = { port: 0, name: 'fake', host: '127.0.0.1', key: null, portFile: null, tlsCert: null, tlsKey: null };
-  for (let i = 0; i < argv.length; i++) {
-    let a = argv[i];
-    let v;
-    const eq = a.indexOf('=');
-    if (a.startsWith('--') && eq > 0) {
-      v = a.slice(eq + 1);
-      a = a.slice(0, eq);
-    }
-    const next = () => {
-      if (v !== undefined) return v;
-      if (i + 1 >= argv.length) usage(`missing value for ${a}`);
-      return argv[++i];
-    };
-    switch (a) {
-      case '--port': {
-        const p = Number(next());
-        if (!Number.isInteger(p) || p < 0 || p > 65535) usage('invalid --port');
-        opts.port = p;
-        break;
-      }
-      case '--name': opts.name = next(); break;
-      case '--host': opts.host = next(); break;
-      case '--key': opts.key = next(); break;
-      case '--port-file': opts.portFile = next(); break;
-      case '--tls-cert': opts.tlsCert = next(); break;
-      case '--tls-key': opts.tlsKey = next(); break;
-      case '-h':
-      case '--help': usage(); break;
-      default: usage(`unknown argument ${a}`);
-    }
-  }
-  if ((opts.tlsCert === null) !== (opts.tlsKey === null)) usage('--tls-cert and --tls-key go together');
-  return opts;
-}
-
-const OPTS = parseArgs(process.argv.slice(2));
+const OPTS = parseArgs('fake_anthropic', process.argv.slice(2));
 const NAME = OPTS.name;
 
 // ---------------------------------------------------------------------------
@@ -78,46 +30,27 @@ const MODES = new Set([
 
 const DEFAULT_CHUNKS = { reset_mid_stream: 2, error_mid_stream: 2 };
 
-function normalMode() {
-  return {
-    mode: 'normal', times: null, chunks: null, delay_ms: null, rst: false,
-    status: null, body: null, headers: null, answer: null, retry_after: null,
-  };
-}
-
-let modeState = normalMode();
-let stats;
-function resetStats() {
-  stats = { requests: 0, count_tokens_requests: 0, connections: 0, aborted: 0, last_request: null, last_count_tokens_request: null };
-}
-resetStats();
-let openConnections = 0;
-let idCounter = 0; // never reset, so ids stay unique for the process lifetime
-
-// Takes the mode for one /v1/messages request and consumes one use of a one-shot mode.
-function takeMode() {
-  const m = modeState;
-  if (m.times !== null) {
-    m.times -= 1;
-    if (m.times <= 0) modeState = normalMode();
+// Extra mode parameter: retry_after (the retry-after header of mode "429").
+function checkRetryAfter(b, next) {
+  if (b.retry_after !== undefined && b.retry_after !== null) {
+    if (!Number.isInteger(b.retry_after) || b.retry_after < 0) return 'retry_after must be a non-negative integer';
+    next.retry_after = b.retry_after;
   }
-  return m;
+  return null;
 }
+
+// /v1/messages requests take the mode (modes.take()); checkAnswer is below.
+const modes = new ModeState({
+  modes: MODES, defaultChunks: DEFAULT_CHUNKS, extraFields: { retry_after: null }, checkExtra: checkRetryAfter, checkAnswer,
+});
+const stats = new Stats({
+  requests: 0, count_tokens_requests: 0, connections: 0, aborted: 0, last_request: null, last_count_tokens_request: null,
+});
+let idCounter = 0; // never reset, so ids stay unique for the process lifetime
 
 // ---------------------------------------------------------------------------
 // Helpers
 // ---------------------------------------------------------------------------
-
-function sendJson(res, status, obj, extraHeaders) {
-  const body = JSON.stringify(obj);
-  const headers = {
-    'Content-Type': 'application/json',
-    'Content-Length': Buffer.byteLength(body),
-  };
-  if (extraHeaders) Object.assign(headers, extraHeaders);
-  res.writeHead(status, headers);
-  res.end(body);
-}
 
 function requestId() {
   return `req_fake_${NAME}_${++idCounter}`;
@@ -136,54 +69,19 @@ function bad(res, message, extraHeaders) {
   sendError(res, 400, 'invalid_request_error', message, extraHeaders);
 }
 
-function bearerOf(req) {
-  const h = req.headers.authorization;
-  if (typeof h !== 'string') return null;
-  const m = /^Bearer\s+(.*)$/i.exec(h);
-  return m ? m[1].trim() : null;
-}
-
 // x-api-key OR Authorization: Bearer (gateways and Claude Code with ANTHROPIC_AUTH_TOKEN).
 function authOk(req) {
   if (OPTS.key === null) return true;
-  return req.headers['x-api-key'] === OPTS.key || bearerOf(req) === OPTS.key;
+  return req.headers['x-api-key'] === OPTS.key || bearerToken(req) === OPTS.key;
 }
 
 function send401(res, extraHeaders) {
   sendError(res, 401, 'authentication_error', 'invalid x-api-key', extraHeaders);
 }
 
-function readBody(req, cb) {
-  const parts = [];
-  req.on('data', (c) => parts.push(c));
-  req.on('end', () => cb(parts.length === 1 ? parts[0] : Buffer.concat(parts)));
-  req.on('error', () => {});
-}
-
-function isObj(v) {
-  return v !== null && typeof v === 'object' && !Array.isArray(v);
-}
-
-// Splits text into deterministic stream pieces: at word boundaries (whitespace stays with the
-// following word); a single word of 2+ characters is cut in half. "" gives no pieces.
-function splitText(s) {
-  if (s.length === 0) return [];
-  let parts = s.match(/\s*\S+|\s+$/g) || [s];
-  if (parts.join('') !== s) parts = [s];
-  if (parts.length >= 2) return parts;
-  const cps = Array.from(s);
-  if (cps.length < 2) return [s];
-  const h = Math.ceil(cps.length / 2);
-  return [cps.slice(0, h).join(''), cps.slice(h).join('')];
-}
-
-// Splits a tool input JSON text into 3+ input_json_delta fragments, the first one "".
+// Splits a tool input JSON text into input_json_delta fragments, the first one "".
 function splitJson(s) {
-  const cps = Array.from(s);
-  if (cps.length < 3) return ['', ...splitText(s)];
-  const a = Math.ceil(cps.length / 3);
-  const b = Math.ceil((2 * cps.length) / 3);
-  return ['', cps.slice(0, a).join(''), cps.slice(a, b).join(''), cps.slice(b).join('')];
+  return ['', ...splitInThree(s)];
 }
 
 // Text of the last user message (string content, or its text blocks joined).
@@ -382,12 +280,11 @@ function buildPlan(body, scripted) {
   const stopSequence = stopReason === 'stop_sequence' && scripted && typeof scripted.stop_sequence === 'string'
     ? scripted.stop_sequence : null;
   const u = scripted && isObj(scripted.usage) ? scripted.usage : {};
-  const num = (v, d) => (Number.isInteger(v) && v >= 0 ? v : d);
   const usage = {
-    input_tokens: num(u.input_tokens, 10 * body.messages.length),
-    cache_creation_input_tokens: num(u.cache_creation_input_tokens, 0),
-    cache_read_input_tokens: num(u.cache_read_input_tokens, 0),
-    output_tokens: num(u.output_tokens, nDeltas),
+    input_tokens: countOr(u.input_tokens, 10 * body.messages.length),
+    cache_creation_input_tokens: countOr(u.cache_creation_input_tokens, 0),
+    cache_read_input_tokens: countOr(u.cache_read_input_tokens, 0),
+    output_tokens: countOr(u.output_tokens, nDeltas),
   };
   return { blocks, stopReason, stopSequence, usage };
 }
@@ -469,62 +366,6 @@ const SSE_HEADERS = {
 };
 
 // ---------------------------------------------------------------------------
-// Per-response context: one pending timer at most, cleared on close.
-// ---------------------------------------------------------------------------
-
-class Ctx {
-  constructor(req, res) {
-    this.req = req;
-    this.res = res;
-    this.timer = null;
-    this.closed = false;
-    this.selfDestroyed = false;
-    res.on('close', () => {
-      this.closed = true;
-      if (this.timer) { clearTimeout(this.timer); this.timer = null; }
-      if (!res.writableFinished && !this.selfDestroyed) stats.aborted++;
-    });
-  }
-
-  later(ms, fn) {
-    if (this.closed) return;
-    if (this.timer) clearTimeout(this.timer);
-    this.timer = setTimeout(() => {
-      this.timer = null;
-      if (!this.closed) fn();
-    }, ms);
-  }
-
-  destroyAfterFlush(rst) {
-    const sock = this.req.socket;
-    this.selfDestroyed = true;
-    const kill = () => {
-      if (rst && typeof sock.resetAndDestroy === 'function') sock.resetAndDestroy();
-      else sock.destroy();
-    };
-    if (sock.destroyed) return;
-    sock.write('', kill);
-  }
-}
-
-function writeSeq(ctx, events, delay, done) {
-  const res = ctx.res;
-  let i = 0;
-  const step = () => {
-    while (i < events.length) {
-      if (ctx.closed) return;
-      res.write(events[i++]);
-      if (delay > 0 && i < events.length) {
-        ctx.later(delay, step);
-        return;
-      }
-    }
-    if (!ctx.closed) done();
-  };
-  step();
-}
-
-// ---------------------------------------------------------------------------
 // /v1/messages
 // ---------------------------------------------------------------------------
 
@@ -551,18 +392,15 @@ function frontDoor(req, res, raw) {
 }
 
 function handleMessages(req, res, raw) {
-  const ctx = new Ctx(req, res);
+  const ctx = new Ctx(req, res, stats);
   stats.requests++;
-  let parsed = null;
-  try { parsed = JSON.parse(raw.toString('utf8')); } catch { /* reported below */ }
-  stats.last_request = { headers: req.headers, body: parsed, url: req.url };
-
+  stats.last_request = requestRecord(req, parseJsonOrNull(raw));
   const body = frontDoor(req, res, raw);
   if (!body) return;
   const vErr = validateBody(body);
   if (vErr) return bad(res, vErr);
 
-  const m = takeMode();
+  const m = modes.take();
   const n = ++idCounter;
   const hdrs = { 'request-id': `req_fake_${NAME}_${n}`, ...(m.headers || {}) };
   const id = `msg_${NAME}_${n}`;
@@ -610,11 +448,8 @@ function handleMessages(req, res, raw) {
     case '500':
       return sendError(res, 500, 'api_error', 'Internal server error', hdrs);
 
-    case 'custom': {
-      const text = typeof m.body === 'string' ? m.body : JSON.stringify(m.body);
-      res.writeHead(m.status, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(text), ...hdrs });
-      return res.end(text);
-    }
+    case 'custom':
+      return sendCustom(res, m, JSON_CONTENT_TYPE, hdrs);
 
     case 'hang':
       return; // never respond; Ctx counts the abort when the client goes away
@@ -628,10 +463,7 @@ function handleMessages(req, res, raw) {
           // A non-stream request has no stream to break: answer with the error status instead.
           return sendError(res, 529, 'overloaded_error', 'Overloaded', hdrs);
         }
-        const buf = Buffer.from(JSON.stringify(messageBody(id, model, plan)));
-        res.writeHead(200, { 'Content-Type': 'application/json', 'Content-Length': buf.length, ...hdrs });
-        res.write(buf.subarray(0, buf.length >> 1));
-        return ctx.destroyAfterFlush(m.rst);
+        return ctx.sendHalfThenCut(JSON.stringify(messageBody(id, model, plan)), JSON_CONTENT_TYPE, hdrs, m.rst);
       }
       const n = m.chunks ?? DEFAULT_CHUNKS[m.mode];
       const ev = [
@@ -657,9 +489,7 @@ function handleMessages(req, res, raw) {
 // It needs the same auth and anthropic-version header, and does not use up a mode.
 function handleCountTokens(req, res, raw) {
   stats.count_tokens_requests++;
-  let parsed = null;
-  try { parsed = JSON.parse(raw.toString('utf8')); } catch { /* reported below */ }
-  stats.last_count_tokens_request = { headers: req.headers, body: parsed, url: req.url };
+  stats.last_count_tokens_request = requestRecord(req, parseJsonOrNull(raw));
   const body = frontDoor(req, res, raw);
   if (!body) return;
   if (body.messages === undefined) return bad(res, 'messages: Field required');
@@ -668,12 +498,8 @@ function handleCountTokens(req, res, raw) {
 }
 
 // ---------------------------------------------------------------------------
-// Control API
+// Mode "answer"
 // ---------------------------------------------------------------------------
-
-function badControl(res, msg) {
-  sendJson(res, 400, { ok: false, error: msg });
-}
 
 function checkAnswer(a) {
   if (!isObj(a)) return 'answer must be an object';
@@ -692,69 +518,6 @@ function checkAnswer(a) {
   return null;
 }
 
-function handleSetMode(res, raw) {
-  let b;
-  try {
-    b = raw.length ? JSON.parse(raw.toString('utf8')) : {};
-  } catch {
-    return badControl(res, 'invalid JSON');
-  }
-  if (!isObj(b)) return badControl(res, 'body must be an object');
-  const mode = b.mode === undefined ? 'normal' : String(b.mode);
-  if (!MODES.has(mode)) return badControl(res, `unknown mode ${mode}`);
-  const next = normalMode();
-  next.mode = mode;
-  if (b.times !== undefined && b.times !== null) {
-    if (!Number.isInteger(b.times) || b.times < 1) return badControl(res, 'times must be a positive integer');
-    next.times = b.times;
-  }
-  if (b.chunks !== undefined && b.chunks !== null) {
-    if (!Number.isInteger(b.chunks) || b.chunks < 0) return badControl(res, 'chunks must be a non-negative integer');
-    next.chunks = b.chunks;
-  }
-  if (b.delay_ms !== undefined && b.delay_ms !== null) {
-    if (typeof b.delay_ms !== 'number' || !Number.isFinite(b.delay_ms) || b.delay_ms < 0) {
-      return badControl(res, 'delay_ms must be a non-negative number');
-    }
-    next.delay_ms = b.delay_ms;
-  }
-  if (b.retry_after !== undefined && b.retry_after !== null) {
-    if (!Number.isInteger(b.retry_after) || b.retry_after < 0) return badControl(res, 'retry_after must be a non-negative integer');
-    next.retry_after = b.retry_after;
-  }
-  if (b.rst !== undefined) next.rst = b.rst === true;
-  if (b.headers !== undefined && b.headers !== null) {
-    if (!isObj(b.headers)) return badControl(res, 'headers must be an object');
-    next.headers = b.headers;
-  }
-  if (mode === 'custom') {
-    if (!Number.isInteger(b.status) || b.status < 100 || b.status > 599) return badControl(res, 'custom needs an HTTP status');
-    next.status = b.status;
-    next.body = b.body ?? '';
-  }
-  if (mode === 'answer') {
-    const err = checkAnswer(b.answer);
-    if (err) return badControl(res, err);
-    next.answer = b.answer;
-  }
-  if (next.chunks === null && DEFAULT_CHUNKS[mode] !== undefined) next.chunks = DEFAULT_CHUNKS[mode];
-  modeState = next;
-  sendJson(res, 200, { ok: true });
-}
-
-function statsBody() {
-  return {
-    name: NAME,
-    requests: stats.requests,
-    count_tokens_requests: stats.count_tokens_requests,
-    connections: stats.connections,
-    open_connections: openConnections,
-    aborted: stats.aborted,
-    last_request: stats.last_request,
-    last_count_tokens_request: stats.last_count_tokens_request,
-  };
-}
-
 // ---------------------------------------------------------------------------
 // Server
 // ---------------------------------------------------------------------------
@@ -767,104 +530,26 @@ const MODELS_BODY = JSON.stringify({
   data: MODELS, has_more: false, first_id: MODELS[0].id, last_id: MODELS[MODELS.length - 1].id,
 });
 
-function methodNotAllowed(res, allow) {
-  res.setHeader('Allow', allow);
-  sendError(res, 405, 'invalid_request_error', 'Method not allowed');
-}
-
-const server = (OPTS.tlsCert ? https : http).createServer({
-  ...(OPTS.tlsCert ? { cert: fs.readFileSync(OPTS.tlsCert), key: fs.readFileSync(OPTS.tlsKey) } : {}),
-  keepAliveTimeout: 65000,
-  headersTimeout: 66000,
-  requestTimeout: 0, // hang modes must not be cut by node itself
-}, (req, res) => {
-  res.setHeader('x-fake-vendor', NAME);
-  const url = req.url || '/';
-  const q = url.indexOf('?');
-  const p = q >= 0 ? url.slice(0, q) : url;
-
-  if (p === '/v1/messages' || p === '/messages') {
-    if (req.method !== 'POST') return methodNotAllowed(res, 'POST');
-    return readBody(req, (raw) => handleMessages(req, res, raw));
-  }
-  if (p === '/v1/messages/count_tokens' || p === '/messages/count_tokens') {
-    if (req.method !== 'POST') return methodNotAllowed(res, 'POST');
-    return readBody(req, (raw) => handleCountTokens(req, res, raw));
-  }
-  if (p === '/v1/models' || p === '/models') {
-    if (req.method !== 'GET') return methodNotAllowed(res, 'GET');
-    req.resume();
-    if (!authOk(req)) return send401(res);
-    res.writeHead(200, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(MODELS_BODY) });
-    return res.end(MODELS_BODY);
-  }
-  if (p === '/_control/mode') {
-    if (req.method === 'POST') return readBody(req, (raw) => handleSetMode(res, raw));
-    if (req.method === 'GET') {
-      req.resume();
-      return sendJson(res, 200, { ...modeState });
-    }
-    return methodNotAllowed(res, 'GET, POST');
-  }
-  if (p === '/_control/stats') {
-    req.resume();
-    return sendJson(res, 200, statsBody());
-  }
-  if (p === '/_control/reset') {
-    if (req.method !== 'POST') return methodNotAllowed(res, 'POST');
-    return readBody(req, () => {
-      modeState = normalMode();
-      resetStats();
-      sendJson(res, 200, { ok: true });
-    });
-  }
-  if (p === '/_control/health' || p === '/health') {
-    req.resume();
-    return sendJson(res, 200, { ok: true, name: NAME });
-  }
-  req.resume();
-  return sendError(res, 404, 'not_found_error', `Not found: ${req.method} ${p}`);
+serveFake({
+  prog: 'fake_anthropic',
+  opts: OPTS,
+  stats,
+  modes,
+  routes: [
+    { paths: ['/v1/messages', '/messages'], method: 'POST', onBody: handleMessages },
+    { paths: ['/v1/messages/count_tokens', '/messages/count_tokens'], method: 'POST', onBody: handleCountTokens },
+    {
+      paths: ['/v1/models', '/models'],
+      method: 'GET',
+      onRequest: (req, res) => {
+        if (!authOk(req)) return send401(res);
+        return sendText(res, 200, MODELS_BODY, JSON_CONTENT_TYPE);
+      },
+    },
+  ],
+  notFound: (req, res, p) => sendError(res, 404, 'not_found_error', `Not found: ${req.method} ${p}`),
+  methodNotAllowed: (res, allow) => {
+    res.setHeader('Allow', allow);
+    sendError(res, 405, 'invalid_request_error', 'Method not allowed');
+  },
 });
-
-server.on('connection', (sock) => {
-  stats.connections++;
-  openConnections++;
-  sock.setNoDelay(true);
-  sock.on('close', () => { openConnections--; });
-});
-
-server.on('clientError', (err, sock) => {
-  if (sock.writable && !sock.destroyed) {
-    sock.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
-  } else {
-    sock.destroy();
-  }
-});
-
-server.on('error', (err) => {
-  process.stderr.write(`fake_anthropic ${NAME}: ${err.message}\n`);
-  process.exit(1);
-});
-
-server.listen(OPTS.port, OPTS.host, () => {
-  const port = server.address().port;
-  if (OPTS.portFile) {
-    const dir = path.dirname(OPTS.portFile);
-    const tmp = path.join(dir, `.${path.basename(OPTS.portFile)}.${process.pid}.tmp`);
-    fs.writeFileSync(tmp, `${port}\n`);
-    fs.renameSync(tmp, OPTS.portFile);
-  }
-  process.stdout.write(`LISTENING ${port}\n`);
-});
-
-let stopping = false;
-function shutdown() {
-  if (stopping) return;
-  stopping = true;
-  server.close(() => process.exit(0));
-  server.closeAllConnections();
-  setTimeout(() => process.exit(0), 1000).unref();
-}
-process.on('SIGTERM', shutdown);
-process.on('SIGINT', shutdown);
-process.stdout.on('error', () => {});

@@ -11,60 +11,12 @@
 //
 // See tests/fakes/README.md for the full behaviour and the control API.
 
-import http from 'node:http';
-import https from 'node:https';
-import fs from 'node:fs';
-import path from 'node:path';
+import {
+  Ctx, ModeState, Stats, countOr, isObj, parseArgs, parseJsonOrNull, readBody, requestRecord, sendCustom,
+  sendText, serveFake, splitText, writeSeq,
+} from './fake_common.mjs';
 
-// ---------------------------------------------------------------------------
-// CLI
-// ---------------------------------------------------------------------------
-
-function usage(msg) {
-  if (msg) process.stderr.write(`fake_gemini: ${msg}\n`);
-  process.stderr.write(
-    'usage: fake_gemini.mjs --port N --name NAME [--host H] [--key KEY] [--port-file PATH] [--tls-cert C --tls-key K]\n');
-  process.exit(2);
-}
-
-function parseArgs(argv) {
-  const opts = { port: 0, name: 'fake', host: '127.0.0.1', key: null, portFile: null, tlsCert: null, tlsKey: null };
-  for (let i = 0; i < argv.length; i++) {
-    let a = argv[i];
-    let v;
-    const eq = a.indexOf('=');
-    if (a.startsWith('--') && eq > 0) {
-      v = a.slice(eq + 1);
-      a = a.slice(0, eq);
-    }
-    const next = () => {
-      if (v !== undefined) return v;
-      if (i + 1 >= argv.length) usage(`missing value for ${a}`);
-      return argv[++i];
-    };
-    switch (a) {
-      case '--port': {
-        const p = Number(next());
-        if (!Number.isInteger(p) || p < 0 || p > 65535) usage('invalid --port');
-        opts.port = p;
-        break;
-      }
-      case '--name': opts.name = next(); break;
-      case '--host': opts.host = next(); break;
-      case '--key': opts.key = next(); break;
-      case '--port-file': opts.portFile = next(); break;
-      case '--tls-cert': opts.tlsCert = next(); break;
-      case '--tls-key': opts.tlsKey = next(); break;
-      case '-h':
-      case '--help': usage(); break;
-      default: usage(`unknown argument ${a}`);
-    }
-  }
-  if ((opts.tlsCert === null) !== (opts.tlsKey === null)) usage('--tls-cert and --tls-key go together');
-  return opts;
-}
-
-const OPTS = parseArgs(process.argv.slice(2));
+const OPTS = parseArgs('fake_gemini', process.argv.slice(2));
 const NAME = OPTS.name;
 
 // ---------------------------------------------------------------------------
@@ -78,31 +30,12 @@ const MODES = new Set([
 
 const DEFAULT_CHUNKS = { reset_mid_stream: 2 };
 
-function normalMode() {
-  return {
-    mode: 'normal', times: null, chunks: null, delay_ms: null, rst: false,
-    status: null, body: null, headers: null, answer: null,
-  };
-}
-
-let modeState = normalMode();
-let stats;
-function resetStats() {
-  stats = { requests: 0, count_tokens_requests: 0, connections: 0, aborted: 0, last_request: null, last_count_tokens_request: null };
-}
-resetStats();
-let openConnections = 0;
+// Generate requests take the mode (modes.take()); checkAnswer is below.
+const modes = new ModeState({ modes: MODES, defaultChunks: DEFAULT_CHUNKS, checkAnswer });
+const stats = new Stats({
+  requests: 0, count_tokens_requests: 0, connections: 0, aborted: 0, last_request: null, last_count_tokens_request: null,
+});
 let idCounter = 0; // never reset, so ids stay unique for the process lifetime
-
-// Takes the mode for one generate request and consumes one use of a one-shot mode.
-function takeMode() {
-  const m = modeState;
-  if (m.times !== null) {
-    m.times -= 1;
-    if (m.times <= 0) modeState = normalMode();
-  }
-  return m;
-}
 
 // ---------------------------------------------------------------------------
 // Helpers
@@ -110,16 +43,9 @@ function takeMode() {
 
 const JSON_TYPE = 'application/json; charset=UTF-8';
 
-// API answers are pretty-printed like Google's; control answers (compact=true) are not.
-function sendJson(res, status, obj, extraHeaders, compact = false) {
-  const body = compact ? JSON.stringify(obj) : JSON.stringify(obj, null, 2);
-  const headers = {
-    'Content-Type': JSON_TYPE,
-    'Content-Length': Buffer.byteLength(body),
-  };
-  if (extraHeaders) Object.assign(headers, extraHeaders);
-  res.writeHead(status, headers);
-  res.end(body);
+// API answers are pretty-printed like Google's (control answers are compact, in fake_common.mjs).
+function sendJson(res, status, obj, extraHeaders) {
+  sendText(res, status, JSON.stringify(obj, null, 2), JSON_TYPE, extraHeaders);
 }
 
 // google.rpc error envelope.
@@ -150,21 +76,32 @@ function sendKeyInvalid(res, extraHeaders) {
   ], extraHeaders);
 }
 
+// 429 RESOURCE_EXHAUSTED with a QuotaFailure of `quotaId`, in the real API's words (which speak of
+// the quota even for per-minute limits). retrySeconds adds a RetryInfo, as for a per-minute limit;
+// null leaves it out, as for a daily quota.
+function sendQuotaExceeded(res, model, quotaId, limit, retrySeconds, extraHeaders) {
+  const metric = 'generativelanguage.googleapis.com/generate_content_free_tier_requests';
+  let message = 'You exceeded your current quota, please check your plan and billing details. For more information on this error, ' +
+    'head to: https://ai.google.dev/gemini-api/docs/rate-limits. To monitor your current usage, head to: ' +
+    `https://ai.dev/usage?tab=rate-limit. \n* Quota exceeded for metric: ${metric}, limit: ${limit}, model: ${model}`;
+  const details = [
+    {
+      '@type': 'type.googleapis.com/google.rpc.QuotaFailure',
+      violations: [{ quotaMetric: metric, quotaId, quotaDimensions: { location: 'global', model }, quotaValue: String(limit) }],
+    },
+    { '@type': 'type.googleapis.com/google.rpc.Help', links: [{ description: 'Learn more about Gemini API quotas', url: 'https://ai.google.dev/gemini-api/docs/rate-limits' }] },
+  ];
+  if (retrySeconds !== null) {
+    message += `\nPlease retry in ${retrySeconds}.0s.`;
+    details.push({ '@type': 'type.googleapis.com/google.rpc.RetryInfo', retryDelay: `${retrySeconds}s` });
+  }
+  sendError(res, 429, 'RESOURCE_EXHAUSTED', message, details, extraHeaders);
+}
+
 // x-goog-api-key header or ?key= query parameter.
 function authOk(req, query) {
   if (OPTS.key === null) return true;
   return req.headers['x-goog-api-key'] === OPTS.key || query.get('key') === OPTS.key;
-}
-
-function readBody(req, cb) {
-  const parts = [];
-  req.on('data', (c) => parts.push(c));
-  req.on('end', () => cb(parts.length === 1 ? parts[0] : Buffer.concat(parts)));
-  req.on('error', () => {});
-}
-
-function isObj(v) {
-  return v !== null && typeof v === 'object' && !Array.isArray(v);
 }
 
 // Both spellings are accepted by the real API (proto JSON): camelCase and snake_case.
@@ -197,19 +134,6 @@ function unknownNames(obj, known, at) {
   const bad = Object.keys(obj).filter((k) => !known.has(k));
   if (bad.length === 0) return null;
   return bad.map((k) => `Invalid JSON payload received. Unknown name "${k}"${at ? ` at '${at}'` : ''}: Cannot find field.`).join('\n');
-}
-
-// Splits text into deterministic stream pieces: at word boundaries (whitespace stays with the
-// following word); a single word of 2+ characters is cut in half. "" gives no pieces.
-function splitText(s) {
-  if (s.length === 0) return [];
-  let parts = s.match(/\s*\S+|\s+$/g) || [s];
-  if (parts.join('') !== s) parts = [s];
-  if (parts.length >= 2) return parts;
-  const cps = Array.from(s);
-  if (cps.length < 2) return [s];
-  const h = Math.ceil(cps.length / 2);
-  return [cps.slice(0, h).join(''), cps.slice(h).join('')];
 }
 
 // Text parts (not thoughts) of the last user turn, joined.
@@ -385,13 +309,12 @@ function buildPlan(body, model, scripted) {
   const finishReason = scripted && typeof scripted.finish_reason === 'string' ? scripted.finish_reason : 'STOP';
   const P = 10 * body.contents.length;
   const u = scripted && isObj(scripted.usage) ? scripted.usage : {};
-  const num = (v, d) => (Number.isInteger(v) && v >= 0 ? v : d);
-  const usage = { promptTokenCount: num(u.promptTokenCount, P) };
+  const usage = { promptTokenCount: countOr(u.promptTokenCount, P) };
   if (Number.isInteger(u.cachedContentTokenCount)) usage.cachedContentTokenCount = u.cachedContentTokenCount;
-  usage.candidatesTokenCount = num(u.candidatesTokenCount, visible);
-  const thoughts = num(u.thoughtsTokenCount, thoughtPieces);
+  usage.candidatesTokenCount = countOr(u.candidatesTokenCount, visible);
+  const thoughts = countOr(u.thoughtsTokenCount, thoughtPieces);
   if (thoughts > 0 || u.thoughtsTokenCount !== undefined) usage.thoughtsTokenCount = thoughts;
-  usage.totalTokenCount = num(u.totalTokenCount, usage.promptTokenCount + usage.candidatesTokenCount + thoughts);
+  usage.totalTokenCount = countOr(u.totalTokenCount, usage.promptTokenCount + usage.candidatesTokenCount + thoughts);
   return { steps, finishReason, usage, thoughtPieces };
 }
 
@@ -452,62 +375,6 @@ const SSE_HEADERS = {
 };
 
 // ---------------------------------------------------------------------------
-// Per-response context: one pending timer at most, cleared on close.
-// ---------------------------------------------------------------------------
-
-class Ctx {
-  constructor(req, res) {
-    this.req = req;
-    this.res = res;
-    this.timer = null;
-    this.closed = false;
-    this.selfDestroyed = false;
-    res.on('close', () => {
-      this.closed = true;
-      if (this.timer) { clearTimeout(this.timer); this.timer = null; }
-      if (!res.writableFinished && !this.selfDestroyed) stats.aborted++;
-    });
-  }
-
-  later(ms, fn) {
-    if (this.closed) return;
-    if (this.timer) clearTimeout(this.timer);
-    this.timer = setTimeout(() => {
-      this.timer = null;
-      if (!this.closed) fn();
-    }, ms);
-  }
-
-  destroyAfterFlush(rst) {
-    const sock = this.req.socket;
-    this.selfDestroyed = true;
-    const kill = () => {
-      if (rst && typeof sock.resetAndDestroy === 'function') sock.resetAndDestroy();
-      else sock.destroy();
-    };
-    if (sock.destroyed) return;
-    sock.write('', kill);
-  }
-}
-
-function writeSeq(ctx, events, delay, done) {
-  const res = ctx.res;
-  let i = 0;
-  const step = () => {
-    while (i < events.length) {
-      if (ctx.closed) return;
-      res.write(events[i++]);
-      if (delay > 0 && i < events.length) {
-        ctx.later(delay, step);
-        return;
-      }
-    }
-    if (!ctx.closed) done();
-  };
-  step();
-}
-
-// ---------------------------------------------------------------------------
 // generateContent / streamGenerateContent
 // ---------------------------------------------------------------------------
 
@@ -527,11 +394,9 @@ function parseJsonBody(res, raw) {
 }
 
 function handleGenerate(req, res, raw, model, stream, query) {
-  const ctx = new Ctx(req, res);
+  const ctx = new Ctx(req, res, stats);
   stats.requests++;
-  let parsed = null;
-  try { parsed = JSON.parse(raw.toString('utf8')); } catch { /* reported below */ }
-  stats.last_request = { headers: req.headers, body: parsed, url: req.url };
+  stats.last_request = requestRecord(req, parseJsonOrNull(raw));
 
   if (!authOk(req, query)) return sendKeyInvalid(res);
   if (stream && query.get('alt') !== 'sse') {
@@ -542,7 +407,7 @@ function handleGenerate(req, res, raw, model, stream, query) {
   const vErr = validateBody(body, model);
   if (vErr) return bad(res, vErr);
 
-  const m = takeMode();
+  const m = modes.take();
   const hdrs = { ...(m.headers || {}) };
   const responseId = `resp-${NAME}-${++idCounter}`;
   const delay = m.delay_ms ?? 0;
@@ -557,41 +422,10 @@ function handleGenerate(req, res, raw, model, stream, query) {
     }
 
     case '429':
-      return sendError(res, 429, 'RESOURCE_EXHAUSTED',
-        'You exceeded your current quota, please check your plan and billing details. For more information on this error, ' +
-        'head to: https://ai.google.dev/gemini-api/docs/rate-limits. To monitor your current usage, head to: ' +
-        `https://ai.dev/usage?tab=rate-limit. \n* Quota exceeded for metric: generativelanguage.googleapis.com/generate_content_free_tier_requests, limit: 10, model: ${model}\nPlease retry in 7.0s.`,
-        [
-          {
-            '@type': 'type.googleapis.com/google.rpc.QuotaFailure',
-            violations: [{
-              quotaMetric: 'generativelanguage.googleapis.com/generate_content_free_tier_requests',
-              quotaId: 'GenerateRequestsPerMinutePerProjectPerModel-FreeTier',
-              quotaDimensions: { location: 'global', model },
-              quotaValue: '10',
-            }],
-          },
-          { '@type': 'type.googleapis.com/google.rpc.Help', links: [{ description: 'Learn more about Gemini API quotas', url: 'https://ai.google.dev/gemini-api/docs/rate-limits' }] },
-          { '@type': 'type.googleapis.com/google.rpc.RetryInfo', retryDelay: '7s' },
-        ], hdrs);
+      return sendQuotaExceeded(res, model, 'GenerateRequestsPerMinutePerProjectPerModel-FreeTier', 10, 7, hdrs);
 
     case 'quota':
-      return sendError(res, 429, 'RESOURCE_EXHAUSTED',
-        'You exceeded your current quota, please check your plan and billing details. For more information on this error, ' +
-        'head to: https://ai.google.dev/gemini-api/docs/rate-limits. To monitor your current usage, head to: ' +
-        `https://ai.dev/usage?tab=rate-limit. \n* Quota exceeded for metric: generativelanguage.googleapis.com/generate_content_free_tier_requests, limit: 20, model: ${model}`,
-        [
-          {
-            '@type': 'type.googleapis.com/google.rpc.QuotaFailure',
-            violations: [{
-              quotaMetric: 'generativelanguage.googleapis.com/generate_content_free_tier_requests',
-              quotaId: 'GenerateRequestsPerDayPerProjectPerModel-FreeTier',
-              quotaDimensions: { location: 'global', model },
-              quotaValue: '20',
-            }],
-          },
-          { '@type': 'type.googleapis.com/google.rpc.Help', links: [{ description: 'Learn more about Gemini API quotas', url: 'https://ai.google.dev/gemini-api/docs/rate-limits' }] },
-        ], hdrs);
+      return sendQuotaExceeded(res, model, 'GenerateRequestsPerDayPerProjectPerModel-FreeTier', 20, null, hdrs);
 
     case '503':
       return sendError(res, 503, 'UNAVAILABLE', 'The model is overloaded. Please try again later.', undefined, hdrs);
@@ -607,11 +441,8 @@ function handleGenerate(req, res, raw, model, stream, query) {
     case 'key_invalid':
       return sendKeyInvalid(res, hdrs);
 
-    case 'custom': {
-      const text = typeof m.body === 'string' ? m.body : JSON.stringify(m.body);
-      res.writeHead(m.status, { 'Content-Type': JSON_TYPE, 'Content-Length': Buffer.byteLength(text), ...hdrs });
-      return res.end(text);
-    }
+    case 'custom':
+      return sendCustom(res, m, JSON_TYPE, hdrs);
 
     case 'hang':
       return; // never respond; Ctx counts the abort when the client goes away
@@ -621,10 +452,7 @@ function handleGenerate(req, res, raw, model, stream, query) {
       const text = Array.from({ length: Math.max(n, 1) + 2 }, (_, i) => `${NAME}-part-${i}`).join(' ');
       const plan = buildPlan(body, model, { text });
       if (!stream) {
-        const buf = Buffer.from(JSON.stringify(nonStreamBody(plan, model, responseId)));
-        res.writeHead(200, { 'Content-Type': JSON_TYPE, 'Content-Length': buf.length, ...hdrs });
-        res.write(buf.subarray(0, buf.length >> 1));
-        return ctx.destroyAfterFlush(m.rst);
+        return ctx.sendHalfThenCut(JSON.stringify(nonStreamBody(plan, model, responseId)), JSON_TYPE, hdrs, m.rst);
       }
       res.writeHead(200, { ...SSE_HEADERS, ...hdrs });
       const ev = streamEvents(plan, model, responseId, false).slice(0, n);
@@ -640,9 +468,7 @@ function handleGenerate(req, res, raw, model, stream, query) {
 // body. Same auth; needs `contents` or `generateContentRequest`; does not use up a mode.
 function handleCountTokens(req, res, raw, query) {
   stats.count_tokens_requests++;
-  let parsed = null;
-  try { parsed = JSON.parse(raw.toString('utf8')); } catch { /* reported below */ }
-  stats.last_count_tokens_request = { headers: req.headers, body: parsed, url: req.url };
+  stats.last_count_tokens_request = requestRecord(req, parseJsonOrNull(raw));
   if (!authOk(req, query)) return sendKeyInvalid(res);
   const body = parseJsonBody(res, raw);
   if (!body) return;
@@ -655,12 +481,8 @@ function handleCountTokens(req, res, raw, query) {
 }
 
 // ---------------------------------------------------------------------------
-// Control API
+// Mode "answer"
 // ---------------------------------------------------------------------------
-
-function badControl(res, msg) {
-  sendJson(res, 400, { ok: false, error: msg }, undefined, true);
-}
 
 function checkAnswer(a) {
   if (!isObj(a)) return 'answer must be an object';
@@ -680,65 +502,6 @@ function checkAnswer(a) {
   }
   if (a.usage !== undefined && !isObj(a.usage)) return 'answer.usage must be an object';
   return null;
-}
-
-function handleSetMode(res, raw) {
-  let b;
-  try {
-    b = raw.length ? JSON.parse(raw.toString('utf8')) : {};
-  } catch {
-    return badControl(res, 'invalid JSON');
-  }
-  if (!isObj(b)) return badControl(res, 'body must be an object');
-  const mode = b.mode === undefined ? 'normal' : String(b.mode);
-  if (!MODES.has(mode)) return badControl(res, `unknown mode ${mode}`);
-  const next = normalMode();
-  next.mode = mode;
-  if (b.times !== undefined && b.times !== null) {
-    if (!Number.isInteger(b.times) || b.times < 1) return badControl(res, 'times must be a positive integer');
-    next.times = b.times;
-  }
-  if (b.chunks !== undefined && b.chunks !== null) {
-    if (!Number.isInteger(b.chunks) || b.chunks < 0) return badControl(res, 'chunks must be a non-negative integer');
-    next.chunks = b.chunks;
-  }
-  if (b.delay_ms !== undefined && b.delay_ms !== null) {
-    if (typeof b.delay_ms !== 'number' || !Number.isFinite(b.delay_ms) || b.delay_ms < 0) {
-      return badControl(res, 'delay_ms must be a non-negative number');
-    }
-    next.delay_ms = b.delay_ms;
-  }
-  if (b.rst !== undefined) next.rst = b.rst === true;
-  if (b.headers !== undefined && b.headers !== null) {
-    if (!isObj(b.headers)) return badControl(res, 'headers must be an object');
-    next.headers = b.headers;
-  }
-  if (mode === 'custom') {
-    if (!Number.isInteger(b.status) || b.status < 100 || b.status > 599) return badControl(res, 'custom needs an HTTP status');
-    next.status = b.status;
-    next.body = b.body ?? '';
-  }
-  if (mode === 'answer') {
-    const err = checkAnswer(b.answer);
-    if (err) return badControl(res, err);
-    next.answer = b.answer;
-  }
-  if (next.chunks === null && DEFAULT_CHUNKS[mode] !== undefined) next.chunks = DEFAULT_CHUNKS[mode];
-  modeState = next;
-  sendJson(res, 200, { ok: true }, undefined, true);
-}
-
-function statsBody() {
-  return {
-    name: NAME,
-    requests: stats.requests,
-    count_tokens_requests: stats.count_tokens_requests,
-    connections: stats.connections,
-    open_connections: openConnections,
-    aborted: stats.aborted,
-    last_request: stats.last_request,
-    last_count_tokens_request: stats.last_count_tokens_request,
-  };
 }
 
 // ---------------------------------------------------------------------------
@@ -761,110 +524,36 @@ const MODELS = ['gemini-2.5-flash', 'gemini-3-flash-preview'].map((id) => ({
 }));
 const MODELS_BODY = JSON.stringify({ models: MODELS });
 
-function notFound(res, req, p) {
-  sendError(res, 404, 'NOT_FOUND', `Requested entity was not found. (${req.method} ${p})`);
-}
-
-function methodNotAllowed(res, allow) {
-  res.setHeader('Allow', allow);
-  sendError(res, 405, 'INVALID_ARGUMENT', 'Method not allowed');
-}
-
 const GEN_PATH = /^\/v1beta\/models\/([^/:]+):(generateContent|streamGenerateContent|countTokens)$/;
 
-const server = (OPTS.tlsCert ? https : http).createServer({
-  ...(OPTS.tlsCert ? { cert: fs.readFileSync(OPTS.tlsCert), key: fs.readFileSync(OPTS.tlsKey) } : {}),
-  keepAliveTimeout: 65000,
-  headersTimeout: 66000,
-  requestTimeout: 0, // hang modes must not be cut by node itself
-}, (req, res) => {
-  res.setHeader('x-fake-vendor', NAME);
-  const url = req.url || '/';
-  const q = url.indexOf('?');
-  const p = q >= 0 ? url.slice(0, q) : url;
-  const query = new URLSearchParams(q >= 0 ? url.slice(q + 1) : '');
-
-  const g = GEN_PATH.exec(p);
-  if (g) {
-    if (req.method !== 'POST') return methodNotAllowed(res, 'POST');
-    const model = decodeURIComponent(g[1]);
-    if (g[2] === 'countTokens') return readBody(req, (raw) => handleCountTokens(req, res, raw, query));
-    return readBody(req, (raw) => handleGenerate(req, res, raw, model, g[2] === 'streamGenerateContent', query));
-  }
-  if (p === '/v1beta/models') {
-    if (req.method !== 'GET') return methodNotAllowed(res, 'GET');
-    req.resume();
-    if (!authOk(req, query)) return sendKeyInvalid(res);
-    res.writeHead(200, { 'Content-Type': JSON_TYPE, 'Content-Length': Buffer.byteLength(MODELS_BODY) });
-    return res.end(MODELS_BODY);
-  }
-  if (p === '/_control/mode') {
-    if (req.method === 'POST') return readBody(req, (raw) => handleSetMode(res, raw));
-    if (req.method === 'GET') {
-      req.resume();
-      return sendJson(res, 200, { ...modeState }, undefined, true);
-    }
-    return methodNotAllowed(res, 'GET, POST');
-  }
-  if (p === '/_control/stats') {
-    req.resume();
-    return sendJson(res, 200, statsBody(), undefined, true);
-  }
-  if (p === '/_control/reset') {
-    if (req.method !== 'POST') return methodNotAllowed(res, 'POST');
-    return readBody(req, () => {
-      modeState = normalMode();
-      resetStats();
-      sendJson(res, 200, { ok: true }, undefined, true);
-    });
-  }
-  if (p === '/_control/health' || p === '/health') {
-    req.resume();
-    return sendJson(res, 200, { ok: true, name: NAME }, undefined, true);
-  }
-  req.resume();
-  return notFound(res, req, p);
+serveFake({
+  prog: 'fake_gemini',
+  opts: OPTS,
+  stats,
+  modes,
+  routes: [
+    {
+      pattern: GEN_PATH,
+      method: 'POST',
+      onRequest: (req, res, query, g) => {
+        const model = decodeURIComponent(g[1]);
+        if (g[2] === 'countTokens') return readBody(req, (raw) => handleCountTokens(req, res, raw, query));
+        return readBody(req, (raw) => handleGenerate(req, res, raw, model, g[2] === 'streamGenerateContent', query));
+      },
+    },
+    {
+      paths: ['/v1beta/models'],
+      method: 'GET',
+      onRequest: (req, res, query) => {
+        if (!authOk(req, query)) return sendKeyInvalid(res);
+        return sendText(res, 200, MODELS_BODY, JSON_TYPE);
+      },
+    },
+  ],
+  notFound: (req, res, p) => sendError(res, 404, 'NOT_FOUND', `Requested entity was not found. (${req.method} ${p})`),
+  methodNotAllowed: (res, allow) => {
+    res.setHeader('Allow', allow);
+    sendError(res, 405, 'INVALID_ARGUMENT', 'Method not allowed');
+  },
+  controlContentType: JSON_TYPE,
 });
-
-server.on('connection', (sock) => {
-  stats.connections++;
-  openConnections++;
-  sock.setNoDelay(true);
-  sock.on('close', () => { openConnections--; });
-});
-
-server.on('clientError', (err, sock) => {
-  if (sock.writable && !sock.destroyed) {
-    sock.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
-  } else {
-    sock.destroy();
-  }
-});
-
-server.on('error', (err) => {
-  process.stderr.write(`fake_gemini ${NAME}: ${err.message}\n`);
-  process.exit(1);
-});
-
-server.listen(OPTS.port, OPTS.host, () => {
-  const port = server.address().port;
-  if (OPTS.portFile) {
-    const dir = path.dirname(OPTS.portFile);
-    const tmp = path.join(dir, `.${path.basename(OPTS.portFile)}.${process.pid}.tmp`);
-    fs.writeFileSync(tmp, `${port}\n`);
-    fs.renameSync(tmp, OPTS.portFile);
-  }
-  process.stdout.write(`LISTENING ${port}\n`);
-});
-
-let stopping = false;
-function shutdown() {
-  if (stopping) return;
-  stopping = true;
-  server.close(() => process.exit(0));
-  server.closeAllConnections();
-  setTimeout(() => process.exit(0), 1000).unref();
-}
-process.on('SIGTERM', shutdown);
-process.on('SIGINT', shutdown);
-process.stdout.on('error', () => {});

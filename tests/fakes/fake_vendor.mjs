@@ -11,59 +11,13 @@
 //
 // See tests/fakes/README.md for the full behaviour and the control API.
 
-import http from 'node:http';
-import https from 'node:https';
-import fs from 'node:fs';
-import path from 'node:path';
+import {
+  Ctx, JSON_CONTENT_TYPE, ModeState, Stats, bearerToken, countOr, isObj, parseArgs, parseJsonOrNull,
+  requestRecord, sendCustom, sendJson, sendText, serveFake, splitInThree, splitText, writeSeq,
+} from './fake_common.mjs';
 
-// ---------------------------------------------------------------------------
-// CLI
-// ---------------------------------------------------------------------------
-
-function usage(msg) {
-  if (msg) process.stderr.write(`fake_vendor: ${msg}\n`);
-  process.stderr.write(
-    'usage: fake_vendor.mjs --port N --name NAME [--host H] [--key KEY] [--port-file PATH] [--tls-cert C --tls-key K]\n');
-  process.exit(2);
-}
-
-function parseArgs(argv) {
-  const opts = { port: 0, name: 'fake', host: '127.0.0.1', key: null, portFile: null, tlsCert: null, tlsKey: null };
-  for (let i = 0; i < argv.length; i++) {
-    let a = argv[i];
-    let v;
-    const eq = a.indexOf('=');
-    if (a.startsWith('--') && eq > 0) {
-      v = a.slice(eq + 1);
-      a = a.slice(0, eq);
-    }
-    const next = () => {
-      if (v !== undefined) return v;
-      if (i + 1 >= argv.length) usage(`missing value for ${a}`);
-      return argv[++i];
-    };
-    switch (a) {
-      case '--port': {
-        const p = Number(next());
-        if (!Number.isInteger(p) || p < 0 || p > 65535) usage('invalid --port');
-        opts.port = p;
-        break;
-      }
-      case '--name': opts.name = next(); break;
-      case '--host': opts.host = next(); break;
-      case '--key': opts.key = next(); break;
-      case '--port-file': opts.portFile = next(); break;
-      case '--tls-cert': opts.tlsCert = next(); break;
-      case '--tls-key': opts.tlsKey = next(); break;
-      case '-h':
-      case '--help': usage(); break;
-      default: usage(`unknown argument ${a}`);
-    }
-  }
-  return opts;
-}
-
-const OPTS = parseArgs(process.argv.slice(2));
+// No --tls-cert/--tls-key pairing check here (the other fakes have one).
+const OPTS = parseArgs('fake_vendor', process.argv.slice(2), { checkTlsPair: false });
 const NAME = OPTS.name;
 
 // ---------------------------------------------------------------------------
@@ -79,43 +33,14 @@ const MODES = new Set([
 const DEFAULT_CHUNKS = { reset_mid_stream: 2 };
 const DEFAULT_DELAY = { slow_first_byte: 2000, keepalive_comments: 50 };
 
-function normalMode() {
-  return { mode: 'normal', times: null, chunks: null, delay_ms: null, rst: false, status: null, body: null, headers: null, answer: null };
-}
-
-let modeState = normalMode();
-let stats;
-function resetStats() {
-  stats = { requests: 0, embeddings_requests: 0, connections: 0, aborted: 0, last_request: null };
-}
-resetStats();
-let openConnections = 0;
+// Chat and embeddings requests take the mode (modes.take()); checkAnswer is below.
+const modes = new ModeState({ modes: MODES, defaultChunks: DEFAULT_CHUNKS, checkAnswer });
+const stats = new Stats({ requests: 0, embeddings_requests: 0, connections: 0, aborted: 0, last_request: null });
 let idCounter = 0; // never reset, so ids stay unique for the process lifetime
-
-// Takes the mode for one chat (or embeddings) request and consumes one use of a one-shot mode.
-function takeMode() {
-  const m = modeState;
-  if (m.times !== null) {
-    m.times -= 1;
-    if (m.times <= 0) modeState = normalMode();
-  }
-  return m;
-}
 
 // ---------------------------------------------------------------------------
 // Helpers
 // ---------------------------------------------------------------------------
-
-function sendJson(res, status, obj, extraHeaders) {
-  const body = JSON.stringify(obj);
-  const headers = {
-    'Content-Type': 'application/json',
-    'Content-Length': Buffer.byteLength(body),
-  };
-  if (extraHeaders) Object.assign(headers, extraHeaders);
-  res.writeHead(status, headers);
-  res.end(body);
-}
 
 function oaiError(message, type, param, code) {
   return { error: { message, type, param, code } };
@@ -127,13 +52,6 @@ function maskKey(k) {
   return `${k.slice(0, 3)}${'*'.repeat(Math.min(k.length - 7, 20))}${k.slice(-4)}`;
 }
 
-function bearerOf(req) {
-  const h = req.headers.authorization;
-  if (typeof h !== 'string') return null;
-  const m = /^Bearer\s+(.*)$/i.exec(h);
-  return m ? m[1].trim() : null;
-}
-
 function send401(res, presented) {
   sendJson(res, 401, oaiError(
     `Incorrect API key provided: ${maskKey(presented)}. You can find your API key at https://platform.openai.com/account/api-keys.`,
@@ -142,14 +60,7 @@ function send401(res, presented) {
 
 function authOk(req) {
   if (OPTS.key === null) return true;
-  return bearerOf(req) === OPTS.key;
-}
-
-function readBody(req, cb) {
-  const parts = [];
-  req.on('data', (c) => parts.push(c));
-  req.on('end', () => cb(parts.length === 1 ? parts[0] : Buffer.concat(parts)));
-  req.on('error', () => {});
+  return bearerToken(req) === OPTS.key;
 }
 
 function nowSecs() {
@@ -212,28 +123,6 @@ function validateMessages(body) {
   return null;
 }
 
-// Splits text into deterministic stream pieces: at word boundaries (whitespace stays with the
-// following word); a single word of 2+ characters is cut in half. "" gives no pieces.
-function splitText(s) {
-  if (s.length === 0) return [];
-  let parts = s.match(/\s*\S+|\s+$/g) || [s];
-  if (parts.join('') !== s) parts = [s];
-  if (parts.length >= 2) return parts;
-  const cps = Array.from(s);
-  if (cps.length < 2) return [s];
-  const h = Math.ceil(cps.length / 2);
-  return [cps.slice(0, h).join(''), cps.slice(h).join('')];
-}
-
-// Splits a tool call's arguments string into 2+ fragments (3 when it has 3+ characters).
-function splitArgs(s) {
-  const cps = Array.from(s);
-  if (cps.length < 3) return cps.length ? splitText(s) : [];
-  const a = Math.ceil(cps.length / 3);
-  const b = Math.ceil((2 * cps.length) / 3);
-  return [cps.slice(0, a).join(''), cps.slice(a, b).join(''), cps.slice(b).join('')];
-}
-
 // Plan of a scripted answer (mode "answer"): pieces, tool calls, finish reason and usage.
 function scriptedPlan(body, a) {
   const reasoning = typeof a.reasoning === 'string' && a.reasoning !== '' ? splitText(a.reasoning) : [];
@@ -244,19 +133,41 @@ function scriptedPlan(body, a) {
       id: typeof c.id === 'string' ? c.id : `call_${NAME}_${idCounter}_${k}`,
       name: String(c.name),
       arguments: args,
-      pieces: splitArgs(args),
+      pieces: splitInThree(args),
     };
   });
   const nDeltas = reasoning.length + text.length + calls.reduce((n, c) => n + c.pieces.length, 0);
   const finish = typeof a.finish_reason === 'string' ? a.finish_reason : (calls.length ? 'tool_calls' : 'stop');
   const u = a.usage && typeof a.usage === 'object' ? a.usage : {};
-  const num = (v, d) => (Number.isInteger(v) && v >= 0 ? v : d);
-  const P = num(u.prompt_tokens, promptTokens(body));
-  const C = num(u.completion_tokens, nDeltas);
+  const P = countOr(u.prompt_tokens, promptTokens(body));
+  const C = countOr(u.completion_tokens, nDeltas);
   const usage = { prompt_tokens: P, completion_tokens: C, total_tokens: P + C };
   if (Number.isInteger(u.cached_tokens)) usage.prompt_tokens_details = { cached_tokens: u.cached_tokens };
   if (reasoning.length) usage.completion_tokens_details = { reasoning_tokens: reasoning.length };
   return { reasoning, text, calls, finish, usage, reasoningText: a.reasoning, textFull: a.text };
+}
+
+// The chunks of a streamed answer: ev(delta, finish) makes one `data:` event. With
+// stream_options.include_usage every chunk carries "usage": null and usageChunk(usage) makes the
+// final usage chunk (choices: []); without it usageChunk is null.
+function chunkMaker(id, model, body) {
+  const includeUsage = !!(body && body.stream_options && body.stream_options.include_usage === true);
+  const created = nowSecs();
+  const ev = (delta, finish) => {
+    const o = {
+      id,
+      object: 'chat.completion.chunk',
+      created,
+      model,
+      choices: [{ index: 0, delta, logprobs: null, finish_reason: finish }],
+    };
+    if (includeUsage) o.usage = null;
+    return `data: ${JSON.stringify(o)}\n\n`;
+  };
+  const usageChunk = includeUsage
+    ? (usage) => `data: ${JSON.stringify({ id, object: 'chat.completion.chunk', created, model, choices: [], usage })}\n\n`
+    : null;
+  return { ev, usageChunk };
 }
 
 function scriptedNonStream(id, model, plan) {
@@ -277,19 +188,7 @@ function scriptedNonStream(id, model, plan) {
 }
 
 function scriptedStream(id, model, body, plan) {
-  const includeUsage = !!(body && body.stream_options && body.stream_options.include_usage === true);
-  const created = nowSecs();
-  const ev = (delta, finish) => {
-    const o = {
-      id,
-      object: 'chat.completion.chunk',
-      created,
-      model,
-      choices: [{ index: 0, delta, logprobs: null, finish_reason: finish }],
-    };
-    if (includeUsage) o.usage = null;
-    return `data: ${JSON.stringify(o)}\n\n`;
-  };
+  const { ev, usageChunk } = chunkMaker(id, model, body);
   const out = [ev({ role: 'assistant', content: '' }, null)];
   for (const r of plan.reasoning) out.push(ev({ content: null, reasoning_content: r }, null));
   for (const t of plan.text) out.push(ev({ content: t }, null));
@@ -298,52 +197,9 @@ function scriptedStream(id, model, body, plan) {
     for (const piece of c.pieces) out.push(ev({ tool_calls: [{ index, function: { arguments: piece } }] }, null));
   });
   out.push(ev({}, plan.finish));
-  if (includeUsage) {
-    out.push(`data: ${JSON.stringify({ id, object: 'chat.completion.chunk', created, model, choices: [], usage: plan.usage })}\n\n`);
-  }
+  if (usageChunk) out.push(usageChunk(plan.usage));
   out.push('data: [DONE]\n\n');
   return out;
-}
-
-// ---------------------------------------------------------------------------
-// Per-response context: one pending timer at most, cleared on close.
-// ---------------------------------------------------------------------------
-
-class Ctx {
-  constructor(req, res) {
-    this.req = req;
-    this.res = res;
-    this.timer = null;
-    this.closed = false;
-    this.selfDestroyed = false;
-    res.on('close', () => {
-      this.closed = true;
-      if (this.timer) { clearTimeout(this.timer); this.timer = null; }
-      if (!res.writableFinished && !this.selfDestroyed) stats.aborted++;
-    });
-  }
-
-  later(ms, fn) {
-    if (this.closed) return;
-    if (this.timer) clearTimeout(this.timer);
-    this.timer = setTimeout(() => {
-      this.timer = null;
-      if (!this.closed) fn();
-    }, ms);
-  }
-
-  // Cut the connection abruptly after everything written so far is flushed.
-  destroyAfterFlush(rst) {
-    const sock = this.req.socket;
-    this.selfDestroyed = true;
-    const kill = () => {
-      if (rst && typeof sock.resetAndDestroy === 'function') sock.resetAndDestroy();
-      else sock.destroy();
-    };
-    // An empty write's callback runs once the earlier writes are handed to the kernel.
-    if (sock.destroyed) return;
-    sock.write('', kill);
-  }
 }
 
 // ---------------------------------------------------------------------------
@@ -371,35 +227,16 @@ function nonStreamBody(id, model, body, content) {
 // Builds the SSE event strings of a normal streamed answer.
 // opts.final=false omits finish chunk, usage chunk and [DONE].
 function streamEvents(id, model, body, nChunks, final) {
-  const includeUsage = !!(body && body.stream_options && body.stream_options.include_usage === true);
-  const created = nowSecs();
-  const ev = (delta, finish) => {
-    const o = {
-      id,
-      object: 'chat.completion.chunk',
-      created,
-      model,
-      choices: [{ index: 0, delta, logprobs: null, finish_reason: finish }],
-    };
-    if (includeUsage) o.usage = null;
-    return `data: ${JSON.stringify(o)}\n\n`;
-  };
+  const { ev, usageChunk } = chunkMaker(id, model, body);
   const out = [ev({ role: 'assistant', content: '' }, null)];
   const echo = echoText(body);
   if (echo !== null) out.push(ev({ content: echo }, null));
   for (let i = 0; i < nChunks; i++) out.push(ev({ content: `${NAME}-chunk-${i} ` }, null));
   if (!final) return out;
   out.push(ev({}, 'stop'));
-  if (includeUsage) {
+  if (usageChunk) {
     const P = promptTokens(body);
-    out.push(`data: ${JSON.stringify({
-      id,
-      object: 'chat.completion.chunk',
-      created,
-      model,
-      choices: [],
-      usage: { prompt_tokens: P, completion_tokens: nChunks, total_tokens: P + nChunks },
-    })}\n\n`);
+    out.push(usageChunk({ prompt_tokens: P, completion_tokens: nChunks, total_tokens: P + nChunks }));
   }
   out.push('data: [DONE]\n\n');
   return out;
@@ -409,25 +246,6 @@ const SSE_HEADERS = {
   'Content-Type': 'text/event-stream',
   'Cache-Control': 'no-cache',
 };
-
-// Writes events one per res.write(), `delay` ms apart (0 = back to back),
-// then calls done().
-function writeSeq(ctx, events, delay, done) {
-  const res = ctx.res;
-  let i = 0;
-  const step = () => {
-    while (i < events.length) {
-      if (ctx.closed) return;
-      res.write(events[i++]);
-      if (delay > 0 && i < events.length) {
-        ctx.later(delay, step);
-        return;
-      }
-    }
-    if (!ctx.closed) done();
-  };
-  step();
-}
 
 function answerNormal(ctx, m, id, model, body, stream, interDelay) {
   const res = ctx.res;
@@ -467,7 +285,7 @@ function answerErrorMode(req, res, m, model) {
       return true;
 
     case '401':
-      send401(res, bearerOf(req));
+      send401(res, bearerToken(req));
       return true;
 
     case '400':
@@ -475,12 +293,9 @@ function answerErrorMode(req, res, m, model) {
         "Invalid value for 'temperature'", 'invalid_request_error', 'temperature', null));
       return true;
 
-    case 'custom': {
-      const text = typeof m.body === 'string' ? m.body : JSON.stringify(m.body);
-      res.writeHead(m.status, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(text), ...(m.headers || {}) });
-      res.end(text);
+    case 'custom':
+      sendCustom(res, m, JSON_CONTENT_TYPE, m.headers);
       return true;
-    }
 
     case 'hang':
       return true; // never respond; Ctx counts the abort when the client goes away
@@ -490,29 +305,34 @@ function answerErrorMode(req, res, m, model) {
   }
 }
 
-function handleChat(req, res, raw) {
-  const ctx = new Ctx(req, res);
+// Common front door of chat and embeddings: counts and records the request, then checks auth and
+// the JSON body (neither uses up a mode). Returns the parsed body, or null when it answered.
+function frontDoor(req, res, raw) {
   stats.requests++;
-  let body = null;
-  let parseOk = true;
-  try {
-    body = JSON.parse(raw.toString('utf8'));
-  } catch {
-    parseOk = false;
+  const body = parseJsonOrNull(raw);
+  stats.last_request = requestRecord(req, body);
+  if (!authOk(req)) {
+    send401(res, bearerToken(req));
+    return null;
   }
-  stats.last_request = { headers: req.headers, body, url: req.url };
-
-  if (!authOk(req)) return send401(res, bearerOf(req));
-  if (!parseOk || body === null || typeof body !== 'object' || Array.isArray(body)) {
-    return sendJson(res, 400, oaiError(
+  if (!isObj(body)) {
+    sendJson(res, 400, oaiError(
       'We could not parse the JSON body of your request. (HINT: This likely means you aren\'t using your HTTP library correctly. The OpenAI API expects a JSON payload, but what was sent was not valid JSON.)',
       'invalid_request_error', null, null));
+    return null;
   }
+  return body;
+}
+
+function handleChat(req, res, raw) {
+  const ctx = new Ctx(req, res, stats);
+  const body = frontDoor(req, res, raw);
+  if (!body) return;
   // Invalid roles and dangling tool messages: rejected before a mode is used up.
   const vErr = validateMessages(body);
   if (vErr) return sendJson(res, 400, vErr);
 
-  const m = takeMode();
+  const m = modes.take();
   const id = `chatcmpl-${NAME}-${++idCounter}`;
   const model = typeof body.model === 'string' ? body.model : 'fake-model';
   const stream = body.stream === true;
@@ -540,11 +360,7 @@ function handleChat(req, res, raw) {
         const ev = streamEvents(id, model, body, m.chunks ?? 2, false);
         writeSeq(ctx, ev, m.delay_ms ?? 0, () => ctx.destroyAfterFlush(m.rst));
       } else {
-        const full = JSON.stringify(nonStreamBody(id, model, body, `${NAME} says hello`));
-        const buf = Buffer.from(full);
-        res.writeHead(200, { 'Content-Type': 'application/json', 'Content-Length': buf.length });
-        res.write(buf.subarray(0, buf.length >> 1));
-        ctx.destroyAfterFlush(m.rst);
+        ctx.sendHalfThenCut(JSON.stringify(nonStreamBody(id, model, body, `${NAME} says hello`)), JSON_CONTENT_TYPE, undefined, m.rst);
       }
       return;
     }
@@ -556,9 +372,7 @@ function handleChat(req, res, raw) {
         res.write('data: [DONE]\n\n');
         res.end();
       } else {
-        const b = '{"id": "x", "choices": [';
-        res.writeHead(200, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(b) });
-        res.end(b);
+        sendText(res, 200, '{"id": "x", "choices": [', JSON_CONTENT_TYPE);
       }
       return;
 
@@ -638,24 +452,10 @@ function embeddingsBody(model, inputs, dims, base64) {
 }
 
 function handleEmbeddings(req, res, raw) {
-  const ctx = new Ctx(req, res);
-  stats.requests++;
+  const ctx = new Ctx(req, res, stats);
   stats.embeddings_requests++;
-  let body = null;
-  let parseOk = true;
-  try {
-    body = JSON.parse(raw.toString('utf8'));
-  } catch {
-    parseOk = false;
-  }
-  stats.last_request = { headers: req.headers, body, url: req.url };
-
-  if (!authOk(req)) return send401(res, bearerOf(req));
-  if (!parseOk || body === null || typeof body !== 'object' || Array.isArray(body)) {
-    return sendJson(res, 400, oaiError(
-      'We could not parse the JSON body of your request. (HINT: This likely means you aren\'t using your HTTP library correctly. The OpenAI API expects a JSON payload, but what was sent was not valid JSON.)',
-      'invalid_request_error', null, null));
-  }
+  const body = frontDoor(req, res, raw);
+  if (!body) return;
   if (body.input === undefined) {
     return sendJson(res, 400, oaiError("'input' is a required property", 'invalid_request_error', null, null));
   }
@@ -675,7 +475,7 @@ function handleEmbeddings(req, res, raw) {
   }
   const base64 = body.encoding_format === 'base64';
 
-  const m = takeMode();
+  const m = modes.take();
   const model = typeof body.model === 'string' ? body.model : 'fake-embedding';
   if (answerErrorMode(req, res, m, model)) return;
   const answer = () => sendJson(res, 200, embeddingsBody(model, inputs, dims, base64), m.headers);
@@ -685,20 +485,13 @@ function handleEmbeddings(req, res, raw) {
       res.flushHeaders();
       return;
 
-    case 'reset_mid_stream': {
-      const buf = Buffer.from(JSON.stringify(embeddingsBody(model, inputs, dims, base64)));
-      res.writeHead(200, { 'Content-Type': 'application/json', 'Content-Length': buf.length });
-      res.write(buf.subarray(0, buf.length >> 1));
-      ctx.destroyAfterFlush(m.rst);
+    case 'reset_mid_stream':
+      ctx.sendHalfThenCut(JSON.stringify(embeddingsBody(model, inputs, dims, base64)), JSON_CONTENT_TYPE, undefined, m.rst);
       return;
-    }
 
-    case 'malformed': {
-      const b = '{"object": "list", "data": [';
-      res.writeHead(200, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(b) });
-      res.end(b);
+    case 'malformed':
+      sendText(res, 200, '{"object": "list", "data": [', JSON_CONTENT_TYPE);
       return;
-    }
 
     case 'slow_first_byte':
       ctx.later(m.delay_ms ?? DEFAULT_DELAY.slow_first_byte, answer);
@@ -710,17 +503,13 @@ function handleEmbeddings(req, res, raw) {
 }
 
 // ---------------------------------------------------------------------------
-// Control API
+// Mode "answer"
 // ---------------------------------------------------------------------------
-
-function badControl(res, msg) {
-  sendJson(res, 400, { ok: false, error: msg });
-}
 
 // Scripted answer for mode "answer": {reasoning?, text?, tool_calls?: [{id?, name, arguments}],
 // finish_reason?, usage?: {prompt_tokens?, completion_tokens?, cached_tokens?}}.
 function checkAnswer(a) {
-  if (a === null || typeof a !== 'object' || Array.isArray(a)) return 'answer must be an object';
+  if (!isObj(a)) return 'answer must be an object';
   for (const k of ['reasoning', 'text', 'finish_reason']) {
     if (a[k] !== undefined && typeof a[k] !== 'string') return `answer.${k} must be a string`;
   }
@@ -738,66 +527,6 @@ function checkAnswer(a) {
   return null;
 }
 
-function handleSetMode(res, raw) {
-  let b;
-  try {
-    b = raw.length ? JSON.parse(raw.toString('utf8')) : {};
-  } catch {
-    return badControl(res, 'invalid JSON');
-  }
-  if (b === null || typeof b !== 'object' || Array.isArray(b)) return badControl(res, 'body must be an object');
-  const mode = b.mode === undefined ? 'normal' : String(b.mode);
-  if (!MODES.has(mode)) return badControl(res, `unknown mode ${mode}`);
-  const next = normalMode();
-  next.mode = mode;
-  if (b.times !== undefined && b.times !== null) {
-    if (!Number.isInteger(b.times) || b.times < 1) return badControl(res, 'times must be a positive integer');
-    next.times = b.times;
-  }
-  if (b.chunks !== undefined && b.chunks !== null) {
-    if (!Number.isInteger(b.chunks) || b.chunks < 0) return badControl(res, 'chunks must be a non-negative integer');
-    next.chunks = b.chunks;
-  }
-  if (b.delay_ms !== undefined && b.delay_ms !== null) {
-    if (typeof b.delay_ms !== 'number' || !Number.isFinite(b.delay_ms) || b.delay_ms < 0) {
-      return badControl(res, 'delay_ms must be a non-negative number');
-    }
-    next.delay_ms = b.delay_ms;
-  }
-  if (b.rst !== undefined) next.rst = b.rst === true;
-  // custom: answer with exactly this status, body (object -> JSON, string -> as is) and headers;
-  // headers also apply to a normal answer (e.g. x-ratelimit-remaining-requests: 0).
-  if (b.headers !== undefined && b.headers !== null) {
-    if (typeof b.headers !== 'object' || Array.isArray(b.headers)) return badControl(res, 'headers must be an object');
-    next.headers = b.headers;
-  }
-  if (mode === 'custom') {
-    if (!Number.isInteger(b.status) || b.status < 100 || b.status > 599) return badControl(res, 'custom needs an HTTP status');
-    next.status = b.status;
-    next.body = b.body ?? '';
-  }
-  if (mode === 'answer') {
-    const err = checkAnswer(b.answer);
-    if (err) return badControl(res, err);
-    next.answer = b.answer;
-  }
-  if (next.chunks === null && DEFAULT_CHUNKS[mode] !== undefined) next.chunks = DEFAULT_CHUNKS[mode];
-  modeState = next;
-  sendJson(res, 200, { ok: true });
-}
-
-function statsBody() {
-  return {
-    name: NAME,
-    requests: stats.requests,
-    embeddings_requests: stats.embeddings_requests,
-    connections: stats.connections,
-    open_connections: openConnections,
-    aborted: stats.aborted,
-    last_request: stats.last_request,
-  };
-}
-
 // ---------------------------------------------------------------------------
 // Server
 // ---------------------------------------------------------------------------
@@ -807,109 +536,26 @@ const MODELS_BODY = JSON.stringify({
   data: [{ id: 'fake-model', object: 'model', created: 1700000000, owned_by: NAME }],
 });
 
-function notFound(res, req) {
-  sendJson(res, 404, oaiError(`Invalid URL (${req.method} ${req.url})`, 'invalid_request_error', null, null));
-}
-
-function methodNotAllowed(res, allow) {
-  res.setHeader('Allow', allow);
-  sendJson(res, 405, oaiError('Method not allowed', 'invalid_request_error', null, null));
-}
-
-const server = (OPTS.tlsCert ? https : http).createServer({
-  ...(OPTS.tlsCert ? { cert: fs.readFileSync(OPTS.tlsCert), key: fs.readFileSync(OPTS.tlsKey) } : {}),
-  keepAliveTimeout: 65000,
-  headersTimeout: 66000,
-  requestTimeout: 0, // hang modes must not be cut by node itself
-}, (req, res) => {
-  res.setHeader('x-fake-vendor', NAME);
-  const url = req.url || '/';
-  const q = url.indexOf('?');
-  const p = q >= 0 ? url.slice(0, q) : url;
-
-  if (p === '/v1/chat/completions' || p === '/chat/completions') {
-    if (req.method !== 'POST') return methodNotAllowed(res, 'POST');
-    return readBody(req, (raw) => handleChat(req, res, raw));
-  }
-  if (p === '/v1/embeddings' || p === '/embeddings') {
-    if (req.method !== 'POST') return methodNotAllowed(res, 'POST');
-    return readBody(req, (raw) => handleEmbeddings(req, res, raw));
-  }
-  if (p === '/v1/models' || p === '/models') {
-    if (req.method !== 'GET') return methodNotAllowed(res, 'GET');
-    req.resume();
-    if (!authOk(req)) return send401(res, bearerOf(req));
-    res.writeHead(200, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(MODELS_BODY) });
-    return res.end(MODELS_BODY);
-  }
-  if (p === '/_control/mode') {
-    if (req.method === 'POST') return readBody(req, (raw) => handleSetMode(res, raw));
-    if (req.method === 'GET') {
-      req.resume();
-      return sendJson(res, 200, { ...modeState });
-    }
-    return methodNotAllowed(res, 'GET, POST');
-  }
-  if (p === '/_control/stats') {
-    req.resume();
-    return sendJson(res, 200, statsBody());
-  }
-  if (p === '/_control/reset') {
-    if (req.method !== 'POST') return methodNotAllowed(res, 'POST');
-    return readBody(req, () => {
-      modeState = normalMode();
-      resetStats();
-      sendJson(res, 200, { ok: true });
-    });
-  }
-  if (p === '/_control/health' || p === '/health') {
-    req.resume();
-    return sendJson(res, 200, { ok: true, name: NAME });
-  }
-  req.resume();
-  return notFound(res, req);
+serveFake({
+  prog: 'fake_vendor',
+  opts: OPTS,
+  stats,
+  modes,
+  routes: [
+    { paths: ['/v1/chat/completions', '/chat/completions'], method: 'POST', onBody: handleChat },
+    { paths: ['/v1/embeddings', '/embeddings'], method: 'POST', onBody: handleEmbeddings },
+    {
+      paths: ['/v1/models', '/models'],
+      method: 'GET',
+      onRequest: (req, res) => {
+        if (!authOk(req)) return send401(res, bearerToken(req));
+        return sendText(res, 200, MODELS_BODY, JSON_CONTENT_TYPE);
+      },
+    },
+  ],
+  notFound: (req, res) => sendJson(res, 404, oaiError(`Invalid URL (${req.method} ${req.url})`, 'invalid_request_error', null, null)),
+  methodNotAllowed: (res, allow) => {
+    res.setHeader('Allow', allow);
+    sendJson(res, 405, oaiError('Method not allowed', 'invalid_request_error', null, null));
+  },
 });
-
-server.on('connection', (sock) => {
-  stats.connections++;
-  openConnections++;
-  sock.setNoDelay(true);
-  sock.on('close', () => { openConnections--; });
-});
-
-server.on('clientError', (err, sock) => {
-  if (sock.writable && !sock.destroyed) {
-    sock.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
-  } else {
-    sock.destroy();
-  }
-});
-
-server.on('error', (err) => {
-  process.stderr.write(`fake_vendor ${NAME}: ${err.message}\n`);
-  process.exit(1);
-});
-
-server.listen(OPTS.port, OPTS.host, () => {
-  const port = server.address().port;
-  if (OPTS.portFile) {
-    const dir = path.dirname(OPTS.portFile);
-    const tmp = path.join(dir, `.${path.basename(OPTS.portFile)}.${process.pid}.tmp`);
-    fs.writeFileSync(tmp, `${port}\n`);
-    fs.renameSync(tmp, OPTS.portFile);
-  }
-  process.stdout.write(`LISTENING ${port}\n`);
-});
-
-let stopping = false;
-function shutdown() {
-  if (stopping) return;
-  stopping = true;
-  server.close(() => process.exit(0));
-  server.closeAllConnections();
-  setTimeout(() => process.exit(0), 1000).unref();
-}
-process.on('SIGTERM', shutdown);
-process.on('SIGINT', shutdown);
-// A closed stdout (e.g. parent went away) must not crash the vendor.
-process.stdout.on('error', () => {});
