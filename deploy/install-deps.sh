@@ -6,7 +6,8 @@ set -euo pipefail
 PKGS=(build-essential cmake pkg-config
       nginx nginx-dev libpcre2-dev zlib1g-dev libssl-dev
       libhiredis-dev libcurl4-openssl-dev rapidjson-dev catch2
-      redis-server wrk curl ca-certificates libcli11-dev)
+      redis-server wrk curl ca-certificates libcli11-dev
+      libcpp-httplib-dev libspdlog-dev)
 # Node.js runs the fake vendors and the SDK tests; keep a Node that is already there (e.g. NodeSource).
 command -v npm >/dev/null 2>&1 || PKGS+=(nodejs npm)
 # The fuzz target and the sanitizer build use clang's libFuzzer runtime.

@@ -1,4 +1,5 @@
-// A blocking Redis connection for command-line tools (never used inside nginx).
+// A blocking Redis connection for the admin CLI and the control-plane daemon (never used inside
+// nginx, whose workers must not block: they use ngx_module/redis_link).
 #pragma once
 #include <hiredis/hiredis.h>
 
@@ -29,6 +30,8 @@ class RedisSync {
   // Runs one command; a Redis error reply becomes a failed Result.
   Result<ReplyPtr> run(const std::vector<std::string>& argv);
   Result<std::map<std::string, std::string>> hgetall(const std::string& key);
+  // The connection failed (I/O error, closed): it must not be used again.
+  bool broken() const { return c_->err != 0; }
 
  private:
   explicit RedisSync(redisContext* c) : c_(c) {}

@@ -22,12 +22,15 @@ Result<RedisAddress> RedisAddress::parse(const std::string& spec) {
 
 Result<std::unique_ptr<RedisSync>> RedisSync::connect(const RedisAddress& addr) {
   using R = Result<std::unique_ptr<RedisSync>>;
-  redisContext* c = addr.unix_path.empty() ? redisConnect(addr.host.c_str(), addr.port) : redisConnectUnix(addr.unix_path.c_str());
+  const timeval timeout{5, 0};  // connect and every command: a dead Redis fails the call, never hangs it
+  redisContext* c = addr.unix_path.empty() ? redisConnectWithTimeout(addr.host.c_str(), addr.port, timeout)
+                                           : redisConnectUnixWithTimeout(addr.unix_path.c_str(), timeout);
   if (!c || c->err) {
     std::string msg = c ? c->errstr : "out of memory";
     if (c) redisFree(c);
     return R::fail("cannot connect to Redis: " + msg);
   }
+  redisSetTimeout(c, timeout);
   std::unique_ptr<RedisSync> r(new RedisSync(c));
   if (!addr.password.empty())
     if (auto rep = r->run({"AUTH", addr.password}); !rep) return R::fail("Redis AUTH failed: " + rep.error());

@@ -1,0 +1,292 @@
+// Providers ("models" in the brief's API): GET /api/model/list, GET /api/model/{id},
+// POST /api/model/add (optionally from a vendor template), PUT /api/model/{id},
+// DELETE /api/model/{id}, POST /api/model/{id}/enable|disable, POST /api/model/reorder,
+// GET /api/templates[/{id}]. Vendor keys arrive in plain text over the API, are sealed
+// (AES-256-GCM, provider id as associated data) before they are stored, and are only ever shown
+// masked.
+#include <algorithm>
+#include <map>
+
+#include "api.h"
+#include "config/schema.h"
+#include "quota/rules.h"
+#include "translate/jsonv.h"
+#include "util/json.h"
+#include "vendors/templates.h"
+
+namespace lingmo::cp {
+
+namespace {
+
+namespace jv = translate::jv;
+using rapidjson::Value;
+
+constexpr const char* kIdPattern = "([A-Za-z0-9_.-]{1,64})";
+
+std::string mask_secret(const std::string& s) {
+  if (s.size() <= 8) return "****";
+  return s.substr(0, 3) + "****" + s.substr(s.size() - 4);
+}
+
+// The provider as the API shows it: the stored JSON without the sealed key, plus a masked key and
+// the observed state (parked until when, and why).
+void provider_view(App& app, const config::Provider& p, const std::map<std::string, std::string>& states,
+                   rapidjson::Document& out) {
+  std::string stored = schema::to_json(p);
+  out.Parse(stored.c_str());
+  auto& a = out.GetAllocator();
+  out.RemoveMember("api_key_sealed");
+  out.AddMember("has_api_key", !p.api_key_sealed.empty(), a);
+  if (!p.api_key_sealed.empty()) {
+    auto key = app.secret.decrypt(p.api_key_sealed, p.id);
+    jv::add(out, "api_key_masked", key ? mask_secret(key.value()) : std::string("(sealed with another secret key)"), a);
+  }
+  auto st = states.find(p.id);
+  if (st != states.end()) {
+    rapidjson::Document s;
+    s.Parse(st->second.c_str());
+    if (!s.HasParseError() && s.IsObject()) {
+      s.RemoveMember("fingerprint");
+      out.AddMember("state", Value(s, a), a);
+    }
+  }
+}
+
+Result<config::Provider> load(App& app, const std::string& id) {
+  auto v = app.redis.get_string({"HGET", schema::kProviders, id});
+  if (!v) return Result<config::Provider>::fail("storage: " + v.error());
+  if (v.value().empty()) return Result<config::Provider>::fail("");
+  return schema::provider_from_json(v.value());
+}
+
+// Builds a provider from an API body: on top of `existing` for updates. The body uses the stored
+// field names (docs/API.md) plus "api_key" (plain text, sealed here), "template" and
+// "free_tier"; "models" may be ["name", "name=upstream", {"name","upstream"}] and "quotas" rule
+// specs ("requests/day=1500@America/Los_Angeles") or objects.
+Result<config::Provider> provider_from_body(App& app, const Value& body, const config::Provider* existing) {
+  using R = Result<config::Provider>;
+  rapidjson::Document doc;
+  if (existing) doc.Parse(schema::to_json(*existing).c_str());
+  else doc.SetObject();
+  auto& a = doc.GetAllocator();
+  static const char* kSpecial[] = {"api_key", "template", "free_tier", "models", "quotas", "api_key_sealed"};
+  for (const auto& m : body.GetObject()) {
+    std::string_view k(m.name.GetString(), m.name.GetStringLength());
+    if (std::any_of(std::begin(kSpecial), std::end(kSpecial), [&](const char* s) { return k == s; })) continue;
+    doc.RemoveMember(m.name.GetString());
+    doc.AddMember(Value(m.name, a), Value(m.value, a), a);
+  }
+  if (const Value* models = jv::get(body, "models")) {
+    if (!models->IsArray()) return R::fail("models must be an array");
+    Value list(rapidjson::kArrayType);
+    for (const auto& m : models->GetArray()) {
+      Value o(rapidjson::kObjectType);
+      if (m.IsString()) {
+        std::string s = m.GetString();
+        size_t eq = s.find('=');
+        jv::add(o, "name", eq == std::string::npos ? s : s.substr(0, eq), a);
+        jv::add(o, "upstream", eq == std::string::npos ? s : s.substr(eq + 1), a);
+      } else if (m.IsObject()) {
+        o.CopyFrom(m, a);
+      } else {
+        return R::fail("each model is a string or an object");
+      }
+      list.PushBack(o, a);
+    }
+    doc.RemoveMember("models");
+    doc.AddMember("models", list, a);
+  }
+  const vendors::Template* tmpl = nullptr;
+  if (std::string t = json::get_string(body, "template"); !t.empty()) {
+    tmpl = vendors::TemplateTable::builtin().find(t);
+    if (!tmpl) return R::fail("no vendor template \"" + t + "\" (GET /api/templates)");
+    if (!doc.HasMember("base_url")) jv::add(doc, "base_url", tmpl->base_url.find('{') == std::string::npos ? tmpl->base_url : std::string("http://placeholder"), a);
+  }
+  if (tmpl && !doc.HasMember("models")) doc.AddMember("models", Value(rapidjson::kArrayType), a);
+  auto parsed = schema::provider_from_json(jv::stringify(doc));
+  if (!parsed) return parsed;
+  config::Provider p = std::move(parsed.value());
+  if (const Value* quotas = jv::get(body, "quotas")) {
+    if (!quotas->IsArray()) return R::fail("quotas must be an array");
+    p.quotas.clear();
+    for (const auto& q : quotas->GetArray()) {
+      if (q.IsString()) {
+        auto rule = quota::parse_rule_spec(q.GetString());
+        if (!rule) return R::fail("quota \"" + std::string(q.GetString()) + "\": " + rule.error());
+        p.quotas.push_back(rule.value());
+      } else {
+        rapidjson::Document one(rapidjson::kObjectType);
+        jv::add(one, "id", "q", one.GetAllocator());
+        jv::add(one, "base_url", "http://q", one.GetAllocator());
+        Value arr(rapidjson::kArrayType);
+        arr.PushBack(Value(q, one.GetAllocator()), one.GetAllocator());
+        one.AddMember("quotas", arr, one.GetAllocator());
+        auto rp = schema::provider_from_json(jv::stringify(one));
+        if (!rp || rp.value().quotas.empty()) return R::fail(rp ? "a quota object is incomplete" : rp.error());
+        p.quotas.push_back(rp.value().quotas[0]);
+      }
+    }
+  }
+  if (tmpl) {
+    if (!body.HasMember("base_url")) p.base_url.clear();
+    std::string dialect = p.dialect;
+    auto applied = vendors::apply(*tmpl, p, json::get_bool(body, "free_tier", false));
+    if (!applied) return applied;
+    p = std::move(applied.value());
+    if (body.HasMember("dialect")) p.dialect = dialect;
+  }
+  if (const Value* key = jv::get(body, "api_key")) {
+    if (!key->IsString()) return R::fail("api_key must be a string");
+    p.api_key_sealed = key->GetStringLength() ? app.secret.encrypt(jv::sv(key), p.id) : std::string();
+  }
+  if (p.models.empty()) return R::fail("a provider needs at least one model");
+  // The same validation the data plane applies when it loads the configuration.
+  auto check = schema::provider_from_json(schema::to_json(p));
+  if (!check) return check;
+  return p;
+}
+
+Reply provider_reply(App& app, const config::Provider& p, int status = 200) {
+  auto states = app.redis.hgetall(schema::kProviderState);
+  rapidjson::Document out;
+  provider_view(app, p, states ? states.value() : std::map<std::string, std::string>{}, out);
+  return ok_json(out, status);
+}
+
+Reply set_enabled(App& app, const std::string& id, bool enabled) {
+  auto p = load(app, id);
+  if (!p) return p.error().empty() ? not_found("provider " + id) : storage_error(p.error());
+  p.value().enabled = enabled;
+  if (auto r = app.redis.run({"HSET", schema::kProviders, id, schema::to_json(p.value())}); !r) return storage_error(r.error());
+  app.notify_change("provider");
+  return provider_reply(app, p.value());
+}
+
+}  // namespace
+
+void register_provider_routes(Router& r) {
+  App& app = r.app();
+  r.route("GET", "/api/model/list", Access::kRead, "", [&app](const Call&) {
+    auto all = app.redis.hgetall(schema::kProviders);
+    if (!all) return storage_error(all.error());
+    auto states = app.redis.hgetall(schema::kProviderState);
+    std::vector<config::Provider> providers;
+    for (const auto& [id, json] : all.value())
+      if (auto p = schema::provider_from_json(json)) providers.push_back(std::move(p.value()));
+    std::sort(providers.begin(), providers.end(),
+              [](const auto& x, const auto& y) { return x.priority != y.priority ? x.priority < y.priority : x.id < y.id; });
+    rapidjson::Document out(rapidjson::kObjectType);
+    auto& a = out.GetAllocator();
+    Value list(rapidjson::kArrayType);
+    std::map<std::string, std::vector<std::string>> by_model;  // client model name -> providers, in order
+    for (const auto& p : providers) {
+      rapidjson::Document one;
+      provider_view(app, p, states ? states.value() : std::map<std::string, std::string>{}, one);
+      list.PushBack(Value(one, a), a);
+      for (const auto& m : p.models) by_model[m.name].push_back(p.id);
+    }
+    out.AddMember("providers", list, a);
+    Value models(rapidjson::kObjectType);
+    for (const auto& [name, ids] : by_model) {
+      Value arr(rapidjson::kArrayType);
+      for (const auto& id : ids) arr.PushBack(jv::str(id, a), a);
+      models.AddMember(jv::str(name, a), arr, a);
+    }
+    out.AddMember("models", models, a);
+    return ok_json(out);
+  });
+
+  r.route("GET", std::string("/api/model/") + kIdPattern, Access::kRead, "", [&app](const Call& c) {
+    auto p = load(app, c.req.matches[1]);
+    if (!p) return p.error().empty() ? not_found("provider " + std::string(c.req.matches[1])) : storage_error(p.error());
+    return provider_reply(app, p.value());
+  });
+
+  r.route("POST", "/api/model/add", Access::kWrite, "provider.add", [&app](const Call& c) {
+    rapidjson::Document d;
+    Reply err;
+    if (!parse_body(c, d, err)) return err;
+    auto p = provider_from_body(app, d, nullptr);
+    if (!p) return bad_request(p.error());
+    auto set = app.redis.run({"HSETNX", schema::kProviders, p.value().id, schema::to_json(p.value())});
+    if (!set) return storage_error(set.error());
+    if (set.value()->integer == 0)
+      return error_reply(409, "already_exists", "provider " + p.value().id + " exists (PUT /api/model/" + p.value().id + " to change it)");
+    app.notify_change("provider");
+    return provider_reply(app, p.value(), 201);
+  });
+
+  r.route("PUT", std::string("/api/model/") + kIdPattern, Access::kWrite, "provider.update", [&app](const Call& c) {
+    rapidjson::Document d;
+    Reply err;
+    if (!parse_body(c, d, err)) return err;
+    std::string id = c.req.matches[1];
+    auto existing = load(app, id);
+    if (!existing) return existing.error().empty() ? not_found("provider " + id) : storage_error(existing.error());
+    if (jv::get(d, "id") && json::get_string(d, "id") != id) return bad_request("the id cannot be changed (delete and add instead)");
+    auto p = provider_from_body(app, d, &existing.value());
+    if (!p) return bad_request(p.error());
+    if (auto s = app.redis.run({"HSET", schema::kProviders, id, schema::to_json(p.value())}); !s) return storage_error(s.error());
+    app.notify_change("provider");
+    return provider_reply(app, p.value());
+  });
+
+  r.route("DELETE", std::string("/api/model/") + kIdPattern, Access::kWrite, "provider.delete", [&app](const Call& c) {
+    std::string id = c.req.matches[1];
+    auto del = app.redis.run({"HDEL", schema::kProviders, id});
+    if (!del) return storage_error(del.error());
+    if (del.value()->integer == 0) return not_found("provider " + id);
+    app.redis.run({"HDEL", schema::kProviderState, id});
+    app.notify_change("provider");
+    return ok_raw("{\"ok\":true}");
+  });
+
+  r.route("POST", std::string("/api/model/") + kIdPattern + "/enable", Access::kWrite, "provider.enable",
+          [&app](const Call& c) { return set_enabled(app, c.req.matches[1], true); });
+  r.route("POST", std::string("/api/model/") + kIdPattern + "/disable", Access::kWrite, "provider.disable",
+          [&app](const Call& c) { return set_enabled(app, c.req.matches[1], false); });
+
+  // Priority order as a list of ids: the first gets priority 10, the next 20, ... (what the UI's
+  // drag and drop sends). Providers not listed keep theirs.
+  r.route("POST", "/api/model/reorder", Access::kWrite, "provider.reorder", [&app](const Call& c) {
+    rapidjson::Document d;
+    Reply err;
+    if (!parse_body(c, d, err)) return err;
+    const Value* order = jv::get(d, "order");
+    if (!order || !order->IsArray() || order->Empty()) return bad_request("order must be a non-empty array of provider ids");
+    std::vector<config::Provider> changed;
+    int priority = 10;
+    for (const auto& id : order->GetArray()) {
+      if (!id.IsString()) return bad_request("order must list provider ids");
+      auto p = load(app, id.GetString());
+      if (!p) return p.error().empty() ? not_found("provider " + std::string(id.GetString())) : storage_error(p.error());
+      p.value().priority = priority;
+      priority += 10;
+      changed.push_back(std::move(p.value()));
+    }
+    std::vector<std::string> argv{"HSET", schema::kProviders};
+    for (const auto& p : changed) {
+      argv.push_back(p.id);
+      argv.push_back(schema::to_json(p));
+    }
+    if (auto s = app.redis.run(argv); !s) return storage_error(s.error());  // one command: all or nothing
+    app.notify_change("provider");
+    return ok_raw("{\"ok\":true}");
+  });
+
+  r.route("GET", "/api/templates", Access::kRead, "", [](const Call&) {
+    std::string body = "{\"templates\":[";
+    bool first = true;
+    for (const auto& t : vendors::TemplateTable::builtin().all()) {
+      body += std::string(first ? "" : ",") + "{\"id\":" + json::quote(t.id) + ",\"name\":" + json::quote(t.name) +
+              ",\"dialect\":" + json::quote(t.dialect) + ",\"base_url\":" + json::quote(t.base_url) +
+              ",\"free_tier_documented\":" + (t.free_tier_documented ? "true" : "false") + ",\"models\":[";
+      for (size_t i = 0; i < t.models.size(); ++i) body += std::string(i ? "," : "") + json::quote(t.models[i].name);
+      body += "]}";
+      first = false;
+    }
+    return ok_raw(body + "]}");
+  });
+}
+
+}  // namespace lingmo::cp

@@ -1,0 +1,32 @@
+// The daemon's settings: defaults, then a config file (KEY=VALUE lines, # comments), then the
+// environment (same names), then command-line flags. Names follow the brief's deployment
+// settings: API_PORT (8000), ENCRYPT_KEY, plus REDIS_* and the rest below.
+#pragma once
+#include <map>
+#include <string>
+
+#include "util/result.h"
+
+namespace lingmo::cp {
+
+struct DaemonConfig {
+  std::string listen = "127.0.0.1";  // API_LISTEN
+  int port = 8000;                   // API_PORT
+  std::string redis = "127.0.0.1:6379";  // REDIS_ADDR: host:port or unix:/path
+  std::string redis_password;        // REDIS_PASSWORD
+  int redis_db = 0;                  // REDIS_DB
+  std::string secret_file;           // SECRET_FILE: the 256-bit key that seals vendor keys
+  std::string encrypt_key;           // ENCRYPT_KEY: the same key inline (hex or base64)
+  int session_ttl_s = 12 * 3600;     // SESSION_TTL: idle sessions expire after this
+  bool demo = false;                 // DEMO_MODE: fixed demo password instead of a one-time one
+  std::string allowed_origins;       // ALLOWED_ORIGINS: comma list for CORS (the UI's origin when served elsewhere)
+  int threads = 8;                   // API_THREADS: HTTP worker threads
+
+  // Applies KEY=VALUE settings; unknown keys are an error (a typo must not pass silently).
+  Result<bool> apply(const std::map<std::string, std::string>& kv);
+};
+
+Result<std::map<std::string, std::string>> read_config_file(const std::string& path);
+std::map<std::string, std::string> config_from_env();
+
+}  // namespace lingmo::cp

@@ -1,0 +1,131 @@
+// lingmo-controld: the control-plane daemon (admin REST API). Configuration from a file, the
+// environment and flags (config.h); logs through spdlog (never a secret: the one-time admin
+// password goes to stdout once, not to the log); SIGTERM/SIGINT stop it gracefully (requests in
+// flight finish, then it exits 0). Signals are taken by a dedicated thread (sigwait), so no
+// server code runs inside a signal handler.
+#include <CLI/CLI.hpp>
+#include <spdlog/spdlog.h>
+
+#include <pthread.h>
+
+#include <csignal>
+#include <iostream>
+#include <thread>
+
+#include "api.h"
+
+using namespace lingmo;
+
+namespace {
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App cli{"lingmo-controld: LingMo Gateway control plane (admin REST API)"};
+  std::string config_file;
+  std::map<std::string, std::string> flags;
+  std::string listen, redis, redis_password, secret_file;
+  int port = -1;
+  bool demo = false;
+  cli.add_option("--config", config_file, "KEY=VALUE settings file (docs/API.md lists the keys)")->envname("LINGMO_CONTROLD_CONFIG");
+  cli.add_option("--listen", listen, "address to listen on (API_LISTEN, default 127.0.0.1)");
+  cli.add_option("--port", port, "port (API_PORT, default 8000)");
+  cli.add_option("--redis", redis, "Redis host:port or unix:/path (REDIS_ADDR)");
+  cli.add_option("--redis-password", redis_password, "Redis password (REDIS_PASSWORD; prefer the environment)");
+  cli.add_option("--secret-file", secret_file, "file with the 256-bit key sealing vendor keys (SECRET_FILE; or ENCRYPT_KEY)");
+  cli.add_flag("--demo", demo, "demo mode: the first admin account gets the known password lingmo-demo (DEMO_MODE)");
+  CLI11_PARSE(cli, argc, argv);
+
+  cp::DaemonConfig cfg;
+  if (!config_file.empty()) {
+    auto kv = cp::read_config_file(config_file);
+    if (!kv) return std::cerr << "lingmo-controld: " << kv.error() << "\n", 2;
+    if (auto ok = cfg.apply(kv.value()); !ok) return std::cerr << "lingmo-controld: " << config_file << ": " << ok.error() << "\n", 2;
+  }
+  if (auto ok = cfg.apply(cp::config_from_env()); !ok) return std::cerr << "lingmo-controld: environment: " << ok.error() << "\n", 2;
+  if (!listen.empty()) flags["API_LISTEN"] = listen;
+  if (port >= 0) flags["API_PORT"] = std::to_string(port);
+  if (!redis.empty()) flags["REDIS_ADDR"] = redis;
+  if (!redis_password.empty()) flags["REDIS_PASSWORD"] = redis_password;
+  if (!secret_file.empty()) flags["SECRET_FILE"] = secret_file;
+  if (demo) flags["DEMO_MODE"] = "1";
+  if (auto ok = cfg.apply(flags); !ok) return std::cerr << "lingmo-controld: " << ok.error() << "\n", 2;
+
+  spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%e%z %l lingmo-controld: %v");
+  auto key = !cfg.secret_file.empty() ? crypto::SecretKey::load_file(cfg.secret_file)
+             : !cfg.encrypt_key.empty() ? crypto::SecretKey::parse(cfg.encrypt_key)
+                                        : Result<crypto::SecretKey>::fail("set SECRET_FILE or ENCRYPT_KEY (the key that seals vendor keys)");
+  if (!key) return spdlog::critical("secret key: {}", key.error()), 2;
+  auto addr = cli::RedisAddress::parse(cfg.redis);
+  if (!addr) return spdlog::critical("REDIS_ADDR: {}", addr.error()), 2;
+  addr.value().password = cfg.redis_password;
+  addr.value().db = cfg.redis_db;
+
+  cp::App app(cfg, addr.value(), key.value());
+  auto first = app.auth.bootstrap();
+  if (!first) return spdlog::critical("cannot reach Redis at {}: {}", cfg.redis, first.error()), 1;
+  if (!first.value().empty()) {
+    // Shown once, here; only its scrypt hash is stored. Not logged.
+    std::cout << "\nFirst start: admin account created.\n  user: admin\n  password: " << first.value() << "\n"
+              << (cfg.demo ? "  (demo mode: a known password; do not expose this instance)\n"
+                           : "  (one-time password: you must change it at the first login)\n")
+              << std::endl;
+    spdlog::info("first start: created the admin account ({} password printed on stdout)", cfg.demo ? "demo" : "one-time");
+  }
+
+  httplib::Server server;
+  server.new_task_queue = [n = cfg.threads] { return new httplib::ThreadPool(static_cast<size_t>(n)); };
+  server.set_payload_max_length(8 * 1024 * 1024);
+  server.set_read_timeout(30, 0);
+  cp::Router router(server, app);
+  cp::register_system_routes(router);
+  cp::register_auth_routes(router);
+  cp::register_provider_routes(router);
+  cp::register_key_routes(router);
+  cp::register_settings_routes(router);
+  cp::register_audit_routes(router);
+  server.Options(R"(/api/.*)", [&app](const httplib::Request& req, httplib::Response& res) {
+    // CORS preflight for the UI when it is served from another origin (ALLOWED_ORIGINS).
+    std::string origin = req.get_header_value("Origin");
+    if (!origin.empty() && ("," + app.cfg.allowed_origins + ",").find("," + origin + ",") != std::string::npos) {
+      res.set_header("Access-Control-Allow-Origin", origin);
+      res.set_header("Access-Control-Allow-Credentials", "true");
+      res.set_header("Access-Control-Allow-Methods", "GET, POST, PUT, DELETE");
+      res.set_header("Access-Control-Allow-Headers", "Content-Type, Authorization, X-CSRF-Token");
+      res.set_header("Access-Control-Max-Age", "600");
+    }
+    res.status = 204;
+  });
+  server.set_error_handler([](const httplib::Request&, httplib::Response& res) {
+    if (res.body.empty()) {
+      auto rep = res.status == 404 ? cp::error_reply(404, "not_found", "no such endpoint")
+                                   : cp::error_reply(res.status, "http_error", "HTTP " + std::to_string(res.status));
+      res.set_content(rep.body, "application/json");
+    }
+  });
+
+  int bound = cfg.port == 0 ? server.bind_to_any_port(cfg.listen.c_str()) : (server.bind_to_port(cfg.listen.c_str(), cfg.port) ? cfg.port : -1);
+  if (bound <= 0) return spdlog::critical("cannot listen on {}:{}", cfg.listen, cfg.port), 1;
+
+  sigset_t stop_signals;
+  sigemptyset(&stop_signals);
+  sigaddset(&stop_signals, SIGTERM);
+  sigaddset(&stop_signals, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);  // inherited by every thread started below
+  std::thread waiter([&] {
+    int sig = 0;
+    sigwait(&stop_signals, &sig);
+    spdlog::info("signal {}: stopping", sig);
+    server.stop();
+  });
+
+  spdlog::info("listening on {}:{} (Redis {})", cfg.listen, bound, cfg.redis);
+  std::cout << "LISTENING " << cfg.listen << ":" << bound << std::endl;  // for scripts and tests
+  server.listen_after_bind();
+  if (waiter.joinable()) {
+    pthread_kill(waiter.native_handle(), SIGTERM);  // stopped otherwise: release the waiter
+    waiter.join();
+  }
+  spdlog::info("stopped");
+  return 0;
+}
