@@ -1,6 +1,7 @@
 // The admin REST API: one router that does authentication, CSRF, roles, CORS, audit and error
 // shaping for every route, and one file per resource that registers its routes
-// (api_auth.cpp, api_providers.cpp, api_keys.cpp, api_settings.cpp, api_audit.cpp, api_system.cpp).
+// (api_auth.cpp, api_providers.cpp, api_keys.cpp, api_settings.cpp, api_audit.cpp, api_quota.cpp,
+// api_system.cpp).
 #pragma once
 #include <httplib.h>
 
@@ -64,6 +65,7 @@ void register_key_routes(Router& r);
 void register_settings_routes(Router& r);
 void register_audit_routes(Router& r);
 void register_system_routes(Router& r);
+void register_quota_routes(Router& r);  // also GET /metrics
 
 // The request body as a JSON object, or a 400 reply.
 bool parse_body(const Call& c, rapidjson::Document& d, Reply& error);

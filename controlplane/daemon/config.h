@@ -21,6 +21,7 @@ struct DaemonConfig {
   bool demo = false;                 // DEMO_MODE: fixed demo password instead of a one-time one
   std::string allowed_origins;       // ALLOWED_ORIGINS: comma list for CORS (the UI's origin when served elsewhere)
   int threads = 8;                   // API_THREADS: HTTP worker threads
+  int sample_interval_s = 60;        // QUOTA_SAMPLE_INTERVAL: how often quota counters are sampled (burn rates)
 
   // Applies KEY=VALUE settings; unknown keys are an error (a typo must not pass silently).
   Result<bool> apply(const std::map<std::string, std::string>& kv);

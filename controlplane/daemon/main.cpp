@@ -13,6 +13,7 @@
 #include <thread>
 
 #include "api.h"
+#include "quota_view.h"
 
 using namespace lingmo;
 
@@ -84,6 +85,7 @@ int main(int argc, char** argv) {
   cp::register_key_routes(router);
   cp::register_settings_routes(router);
   cp::register_audit_routes(router);
+  cp::register_quota_routes(router);
   server.Options(R"(/api/.*)", [&app](const httplib::Request& req, httplib::Response& res) {
     // CORS preflight for the UI when it is served from another origin (ALLOWED_ORIGINS).
     std::string origin = req.get_header_value("Origin");
@@ -119,6 +121,8 @@ int main(int argc, char** argv) {
     server.stop();
   });
 
+  cp::QuotaSampler sampler(app.redis, cfg.sample_interval_s);
+  sampler.start();
   spdlog::info("listening on {}:{} (Redis {})", cfg.listen, bound, cfg.redis);
   std::cout << "LISTENING " << cfg.listen << ":" << bound << std::endl;  // for scripts and tests
   server.listen_after_bind();
@@ -126,6 +130,7 @@ int main(int argc, char** argv) {
     pthread_kill(waiter.native_handle(), SIGTERM);  // stopped otherwise: release the waiter
     waiter.join();
   }
+  sampler.stop();
   spdlog::info("stopped");
   return 0;
 }

@@ -16,13 +16,14 @@ struct Reply {
   std::string body;
   std::vector<std::pair<std::string, std::string>> headers;
   std::string audit_user;  // who the audit log names when there is no session (a login attempt)
+  std::string content_type = "application/json";
 };
 
-inline Reply ok_json(const rapidjson::Value& v, int status = 200) { return Reply{status, json::stringify(v), {}, {}}; }
-inline Reply ok_raw(std::string body, int status = 200) { return Reply{status, std::move(body), {}, {}}; }
+inline Reply ok_json(const rapidjson::Value& v, int status = 200) { return Reply{status, json::stringify(v), {}, {}, "application/json"}; }
+inline Reply ok_raw(std::string body, int status = 200) { return Reply{status, std::move(body), {}, {}, "application/json"}; }
 
 inline Reply error_reply(int status, std::string_view code, std::string_view message) {
-  return Reply{status, "{\"error\":{\"code\":" + json::quote(code) + ",\"message\":" + json::quote(message) + "}}", {}, {}};
+  return Reply{status, "{\"error\":{\"code\":" + json::quote(code) + ",\"message\":" + json::quote(message) + "}}", {}, {}, "application/json"};
 }
 
 inline Reply bad_request(std::string_view message) { return error_reply(400, "invalid_request", message); }

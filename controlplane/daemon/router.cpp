@@ -117,7 +117,7 @@ void Router::dispatch(const httplib::Request& req, httplib::Response& res, Acces
     app_.audit.record({now_ms(), session ? session->user : reply.audit_user, call.ip, action, req.path, reply.status});
   res.status = reply.status;
   for (const auto& [k, v] : reply.headers) res.set_header(k.c_str(), v);
-  res.set_content(reply.body, "application/json");
+  res.set_content(reply.body, reply.content_type.c_str());
 }
 
 }  // namespace lingmo::cp

@@ -1,0 +1,120 @@
+// GET /api/quota/stat: per provider and rule, the window's use, limit, percent, the burn rate over
+// the last hour, when the switch threshold will be reached at that pace, and the next reset; with
+// the provider's observed state (parked until when, and why).
+// GET /metrics: Prometheus text — today's requests, tokens, failures and cost per provider (the
+// data plane's usage counters) and each quota rule's used share.
+#include <chrono>
+#include <sstream>
+
+#include "api.h"
+#include "config/schema.h"
+#include "quota_view.h"
+#include "usage/ledger.h"
+#include "util/json.h"
+
+namespace lingmo::cp {
+
+namespace {
+
+int64_t now_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+}
+
+std::string num(double v) {
+  std::ostringstream os;
+  os.precision(6);
+  os << v;
+  return os.str();
+}
+
+std::string label(const std::string& v) {  // Prometheus label value escaping
+  std::string out;
+  for (char c : v) {
+    if (c == '\\' || c == '"') out += '\\';
+    if (c == '\n') {
+      out += "\\n";
+      continue;
+    }
+    out += c;
+  }
+  return out;
+}
+
+}  // namespace
+
+void register_quota_routes(Router& r) {
+  App& app = r.app();
+  r.route("GET", "/api/quota/stat", Access::kRead, "", [&app](const Call&) {
+    int64_t now = now_ms();
+    auto settings = app.redis.hgetall(schema::kSettings);
+    if (!settings) return storage_error(settings.error());
+    double threshold = schema::settings_from_hash(settings.value(), nullptr).threshold;
+    auto rules = read_quota(app.redis, now, threshold);
+    if (!rules) return storage_error(rules.error());
+    auto states = app.redis.hgetall(schema::kProviderState);
+    std::string body = "{\"now\":" + std::to_string(now) + ",\"threshold\":" + num(threshold) + ",\"rules\":[";
+    for (size_t i = 0; i < rules.value().size(); ++i) {
+      const auto& v = rules.value()[i];
+      const auto& s = v.stat;
+      body += std::string(i ? "," : "") + "{\"provider\":" + json::quote(v.provider_id) + ",\"rule\":" + std::to_string(v.index) +
+              ",\"describe\":" + json::quote(v.rule.describe()) + ",\"metric\":" + json::quote(v.rule.metric) +
+              ",\"window\":" + json::quote(quota::window_name(v.rule.window)) + ",\"model\":" +
+              (v.rule.model.empty() ? std::string("null") : json::quote(v.rule.model)) +
+              ",\"used\":" + num(quota::limit_to_units(v.rule.metric, s.used)) +
+              ",\"limit\":" + num(quota::limit_to_units(v.rule.metric, s.limit)) +
+              ",\"switch_at\":" + num(quota::limit_to_units(v.rule.metric, s.cap)) + ",\"percent\":" + num(s.percent) +
+              ",\"burn_per_hour\":" + (s.burn_per_hour < 0 ? std::string("null") : num(quota::limit_to_units(v.rule.metric, static_cast<int64_t>(s.burn_per_hour)))) +
+              ",\"reaches_threshold_at\":" + (s.reaches_cap_ms < 0 ? std::string("null") : std::to_string(s.reaches_cap_ms)) +
+              ",\"resets_at\":" + (s.resets_ms == 0 ? std::string("null") : std::to_string(s.resets_ms)) + "}";
+    }
+    body += "],\"states\":{";
+    bool first = true;
+    if (states)
+      for (const auto& [id, json] : states.value()) {
+        auto st = schema::state_from_json(json);
+        if (!st || st.value().unusable_until_ms <= now) continue;
+        body += std::string(first ? "" : ",") + json::quote(id) + ":{\"until\":" + std::to_string(st.value().unusable_until_ms) +
+                ",\"kind\":" + json::quote(st.value().kind) + ",\"reason\":" + json::quote(st.value().reason) + "}";
+        first = false;
+      }
+    return ok_raw(body + "}}");
+  });
+
+  r.route("GET", "/metrics", Access::kPublic, "", [&app](const Call&) {
+    int64_t now = now_ms();
+    std::string day = usage::utc_day(now);
+    auto providers = app.redis.hgetall(schema::kProviders);
+    if (!providers) return storage_error(providers.error());
+    std::ostringstream m;
+    m << "# HELP lingmo_usage_today Usage counted by the data plane today (UTC), per provider and field.\n"
+         "# TYPE lingmo_usage_today gauge\n";
+    for (const auto& [id, json] : providers.value()) {
+      auto h = app.redis.hgetall(schema::usage_key(id, day));
+      if (!h) continue;
+      for (const char* f : usage::kFields) {
+        auto it = h.value().find(f);
+        m << "lingmo_usage_today{provider=\"" << label(id) << "\",field=\"" << f << "\"} " << (it == h.value().end() ? "0" : it->second) << "\n";
+      }
+    }
+    m << "# HELP lingmo_quota_used_ratio Share of each quota rule's window already used.\n"
+         "# TYPE lingmo_quota_used_ratio gauge\n";
+    if (auto rules = read_quota(app.redis, now, 1.0))
+      for (const auto& v : rules.value())
+        m << "lingmo_quota_used_ratio{provider=\"" << label(v.provider_id) << "\",rule=\"" << v.index << "\",describe=\""
+          << label(v.rule.describe()) << "\"} " << num(v.stat.percent / 100) << "\n";
+    m << "# HELP lingmo_provider_parked Whether a provider is parked (1) right now.\n# TYPE lingmo_provider_parked gauge\n";
+    auto states = app.redis.hgetall(schema::kProviderState);
+    for (const auto& [id, json] : providers.value()) {
+      bool parked = false;
+      if (states)
+        if (auto it = states.value().find(id); it != states.value().end())
+          if (auto st = schema::state_from_json(it->second)) parked = st.value().unusable_until_ms > now;
+      m << "lingmo_provider_parked{provider=\"" << label(id) << "\"} " << (parked ? 1 : 0) << "\n";
+    }
+    Reply rep = ok_raw(m.str());
+    rep.content_type = "text/plain; version=0.0.4";
+    return rep;
+  });
+}
+
+}  // namespace lingmo::cp
