@@ -3,6 +3,7 @@
 #include <cctype>
 
 #include "bridge.h"
+#include "translate/api.h"
 
 namespace lingmo::ngx {
 
@@ -27,11 +28,7 @@ bool VendorCall::start(const config::Provider& p, const std::string& api_key, co
   headers_ = curl_slist_append(headers_, "Content-Type: application/json");
   headers_ = curl_slist_append(headers_, stream ? "Accept: text/event-stream" : "Accept: application/json");
   headers_ = curl_slist_append(headers_, "Expect:");  // no 100-continue round trip
-  if (!api_key.empty()) {
-    // Header auth for every dialect: Gemini also takes ?key=, but URLs end up in logs.
-    const char* name = p.dialect == "anthropic" ? "x-api-key: " : p.dialect == "gemini" ? "x-goog-api-key: " : "Authorization: Bearer ";
-    headers_ = curl_slist_append(headers_, (name + api_key).c_str());
-  }
+  if (!api_key.empty()) headers_ = curl_slist_append(headers_, translate::auth_header(p.dialect, api_key).c_str());
   for (const auto& [k, v] : headers) headers_ = curl_slist_append(headers_, (k + ": " + v).c_str());
   for (const auto& [k, v] : p.headers) headers_ = curl_slist_append(headers_, (k + ": " + v).c_str());
 

@@ -66,6 +66,8 @@ void register_settings_routes(Router& r);
 void register_audit_routes(Router& r);
 void register_system_routes(Router& r);
 void register_quota_routes(Router& r);  // also GET /metrics
+class Outbound;
+void register_test_routes(Router& r, const Outbound& outbound);  // POST /api/model/test
 
 // The request body as a JSON object, or a 400 reply.
 bool parse_body(const Call& c, rapidjson::Document& d, Reply& error);

@@ -8,6 +8,7 @@
 #include <map>
 
 #include "api.h"
+#include "provider_input.h"
 #include "config/schema.h"
 #include "quota/rules.h"
 #include "translate/jsonv.h"
@@ -57,93 +58,6 @@ Result<config::Provider> load(App& app, const std::string& id) {
   if (!v) return Result<config::Provider>::fail("storage: " + v.error());
   if (v.value().empty()) return Result<config::Provider>::fail("");
   return schema::provider_from_json(v.value());
-}
-
-// Builds a provider from an API body: on top of `existing` for updates. The body uses the stored
-// field names (docs/API.md) plus "api_key" (plain text, sealed here), "template" and
-// "free_tier"; "models" may be ["name", "name=upstream", {"name","upstream"}] and "quotas" rule
-// specs ("requests/day=1500@America/Los_Angeles") or objects.
-Result<config::Provider> provider_from_body(App& app, const Value& body, const config::Provider* existing) {
-  using R = Result<config::Provider>;
-  rapidjson::Document doc;
-  if (existing) doc.Parse(schema::to_json(*existing).c_str());
-  else doc.SetObject();
-  auto& a = doc.GetAllocator();
-  static const char* kSpecial[] = {"api_key", "template", "free_tier", "models", "quotas", "api_key_sealed"};
-  for (const auto& m : body.GetObject()) {
-    std::string_view k(m.name.GetString(), m.name.GetStringLength());
-    if (std::any_of(std::begin(kSpecial), std::end(kSpecial), [&](const char* s) { return k == s; })) continue;
-    doc.RemoveMember(m.name.GetString());
-    doc.AddMember(Value(m.name, a), Value(m.value, a), a);
-  }
-  if (const Value* models = jv::get(body, "models")) {
-    if (!models->IsArray()) return R::fail("models must be an array");
-    Value list(rapidjson::kArrayType);
-    for (const auto& m : models->GetArray()) {
-      Value o(rapidjson::kObjectType);
-      if (m.IsString()) {
-        std::string s = m.GetString();
-        size_t eq = s.find('=');
-        jv::add(o, "name", eq == std::string::npos ? s : s.substr(0, eq), a);
-        jv::add(o, "upstream", eq == std::string::npos ? s : s.substr(eq + 1), a);
-      } else if (m.IsObject()) {
-        o.CopyFrom(m, a);
-      } else {
-        return R::fail("each model is a string or an object");
-      }
-      list.PushBack(o, a);
-    }
-    doc.RemoveMember("models");
-    doc.AddMember("models", list, a);
-  }
-  const vendors::Template* tmpl = nullptr;
-  if (std::string t = json::get_string(body, "template"); !t.empty()) {
-    tmpl = vendors::TemplateTable::builtin().find(t);
-    if (!tmpl) return R::fail("no vendor template \"" + t + "\" (GET /api/templates)");
-    if (!doc.HasMember("base_url")) jv::add(doc, "base_url", tmpl->base_url.find('{') == std::string::npos ? tmpl->base_url : std::string("http://placeholder"), a);
-  }
-  if (tmpl && !doc.HasMember("models")) doc.AddMember("models", Value(rapidjson::kArrayType), a);
-  auto parsed = schema::provider_from_json(jv::stringify(doc));
-  if (!parsed) return parsed;
-  config::Provider p = std::move(parsed.value());
-  if (const Value* quotas = jv::get(body, "quotas")) {
-    if (!quotas->IsArray()) return R::fail("quotas must be an array");
-    p.quotas.clear();
-    for (const auto& q : quotas->GetArray()) {
-      if (q.IsString()) {
-        auto rule = quota::parse_rule_spec(q.GetString());
-        if (!rule) return R::fail("quota \"" + std::string(q.GetString()) + "\": " + rule.error());
-        p.quotas.push_back(rule.value());
-      } else {
-        rapidjson::Document one(rapidjson::kObjectType);
-        jv::add(one, "id", "q", one.GetAllocator());
-        jv::add(one, "base_url", "http://q", one.GetAllocator());
-        Value arr(rapidjson::kArrayType);
-        arr.PushBack(Value(q, one.GetAllocator()), one.GetAllocator());
-        one.AddMember("quotas", arr, one.GetAllocator());
-        auto rp = schema::provider_from_json(jv::stringify(one));
-        if (!rp || rp.value().quotas.empty()) return R::fail(rp ? "a quota object is incomplete" : rp.error());
-        p.quotas.push_back(rp.value().quotas[0]);
-      }
-    }
-  }
-  if (tmpl) {
-    if (!body.HasMember("base_url")) p.base_url.clear();
-    std::string dialect = p.dialect;
-    auto applied = vendors::apply(*tmpl, p, json::get_bool(body, "free_tier", false));
-    if (!applied) return applied;
-    p = std::move(applied.value());
-    if (body.HasMember("dialect")) p.dialect = dialect;
-  }
-  if (const Value* key = jv::get(body, "api_key")) {
-    if (!key->IsString()) return R::fail("api_key must be a string");
-    p.api_key_sealed = key->GetStringLength() ? app.secret.encrypt(jv::sv(key), p.id) : std::string();
-  }
-  if (p.models.empty()) return R::fail("a provider needs at least one model");
-  // The same validation the data plane applies when it loads the configuration.
-  auto check = schema::provider_from_json(schema::to_json(p));
-  if (!check) return check;
-  return p;
 }
 
 Reply provider_reply(App& app, const config::Provider& p, int status = 200) {

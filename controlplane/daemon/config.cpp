@@ -9,7 +9,7 @@ namespace {
 
 constexpr const char* kKeys[] = {"API_LISTEN", "API_PORT",  "REDIS_ADDR", "REDIS_PASSWORD",  "REDIS_DB",   "SECRET_FILE",
                                  "ENCRYPT_KEY", "SESSION_TTL", "DEMO_MODE", "ALLOWED_ORIGINS", "API_THREADS",
-                                 "QUOTA_SAMPLE_INTERVAL"};
+                                 "QUOTA_SAMPLE_INTERVAL", "OUTBOUND_ALLOW"};
 
 std::string trim(const std::string& s) {
   size_t a = s.find_first_not_of(" \t\r\n"), b = s.find_last_not_of(" \t\r\n");
@@ -42,6 +42,7 @@ Result<bool> DaemonConfig::apply(const std::map<std::string, std::string>& kv) {
     else if (k == "ALLOWED_ORIGINS") allowed_origins = v;
     else if (k == "API_THREADS") { auto n = to_int(k, v, 1, 256); if (!n) return Result<bool>::fail(n.error()); threads = n.value(); }
     else if (k == "QUOTA_SAMPLE_INTERVAL") { auto n = to_int(k, v, 1, 3600); if (!n) return Result<bool>::fail(n.error()); sample_interval_s = n.value(); }
+    else if (k == "OUTBOUND_ALLOW") outbound_allow = v;
     else return Result<bool>::fail("unknown setting " + k);
   }
   return true;

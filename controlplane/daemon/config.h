@@ -22,6 +22,8 @@ struct DaemonConfig {
   std::string allowed_origins;       // ALLOWED_ORIGINS: comma list for CORS (the UI's origin when served elsewhere)
   int threads = 8;                   // API_THREADS: HTTP worker threads
   int sample_interval_s = 60;        // QUOTA_SAMPLE_INTERVAL: how often quota counters are sampled (burn rates)
+  std::string outbound_allow;        // OUTBOUND_ALLOW: CIDRs the connectivity test may reach although internal
+                                     // (e.g. 127.0.0.0/8 for a local Ollama); everything internal is refused otherwise
 
   // Applies KEY=VALUE settings; unknown keys are an error (a typo must not pass silently).
   Result<bool> apply(const std::map<std::string, std::string>& kv);

@@ -13,6 +13,7 @@
 #include <thread>
 
 #include "api.h"
+#include "outbound.h"
 #include "quota_view.h"
 
 using namespace lingmo;
@@ -86,6 +87,10 @@ int main(int argc, char** argv) {
   cp::register_settings_routes(router);
   cp::register_audit_routes(router);
   cp::register_quota_routes(router);
+  auto allow = net::parse_cidrs(cfg.outbound_allow);
+  if (!allow) return spdlog::critical("OUTBOUND_ALLOW: {}", allow.error()), 2;
+  cp::Outbound outbound(allow.value());
+  cp::register_test_routes(router, outbound);
   server.Options(R"(/api/.*)", [&app](const httplib::Request& req, httplib::Response& res) {
     // CORS preflight for the UI when it is served from another origin (ALLOWED_ORIGINS).
     std::string origin = req.get_header_value("Origin");

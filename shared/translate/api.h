@@ -81,6 +81,11 @@ struct Target {
 // /v1/messages/count_tokens answered locally (translate/count_tokens.cpp explains the estimate).
 int64_t estimate_input_tokens(const ClientRequest& req);
 
+// The request header that carries a vendor key, by the provider's dialect:
+// "Authorization: Bearer K" (openai), "x-api-key: K" (anthropic), "x-goog-api-key: K" (gemini;
+// Gemini also takes ?key=, but URLs end up in logs).
+std::string auth_header(std::string_view dialect, std::string_view key);
+
 // Mints a unique id with a prefix ("chatcmpl-", "msg_", "resp_", "call_"): 24 random hex digits.
 std::string mint_id(std::string_view prefix);
 

@@ -18,6 +18,11 @@ std::optional<VendorDialect> parse_dialect(std::string_view name) {
 
 bool is_anthropic_dialect(ClientApi api) { return api == ClientApi::kMessages || api == ClientApi::kCountTokens; }
 
+std::string auth_header(std::string_view dialect, std::string_view key) {
+  std::string_view name = dialect == "anthropic" ? "x-api-key: " : dialect == "gemini" ? "x-goog-api-key: " : "Authorization: Bearer ";
+  return std::string(name).append(key);
+}
+
 std::string mint_id(std::string_view prefix) {
   unsigned char raw[12];
   if (RAND_bytes(raw, sizeof raw) != 1) throw std::runtime_error("RAND_bytes failed");

@@ -1,0 +1,35 @@
+// Outbound HTTP calls the admin can trigger (the connectivity test, later webhooks), behind the
+// SSRF guard (shared/net/address_policy.h): http/https only, the host resolved once here and
+// every address checked, curl pinned to the checked address (no second DNS answer can swap in an
+// internal one), no redirects, bounded time and body size.
+#pragma once
+#include <map>
+#include <string>
+#include <vector>
+
+#include "net/address_policy.h"
+
+namespace lingmo::cp {
+
+struct OutboundResult {
+  long status = 0;                              // 0: no HTTP answer (refused, DNS, connect, timeout)
+  std::string body;                             // at most kMaxBody bytes
+  std::map<std::string, std::string> headers;   // lower-cased names
+  int64_t latency_ms = 0;
+  std::string error;                            // why there is no answer; "blocked: ..." for the guard
+};
+
+class Outbound {
+ public:
+  static constexpr size_t kMaxBody = 1 << 20;
+  explicit Outbound(std::vector<net::Cidr> allow) : allow_(std::move(allow)) {}
+
+  // `headers`: "Name: value" lines. `proxy`: optional proxy URL (checked by the guard too).
+  OutboundResult request(const std::string& method, const std::string& url, const std::string& body,
+                         const std::vector<std::string>& headers, const std::string& proxy, long timeout_ms) const;
+
+ private:
+  std::vector<net::Cidr> allow_;
+};
+
+}  // namespace lingmo::cp
