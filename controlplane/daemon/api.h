@@ -66,6 +66,7 @@ void register_settings_routes(Router& r);
 void register_audit_routes(Router& r);
 void register_system_routes(Router& r);
 void register_quota_routes(Router& r);  // also GET /metrics
+void register_config_routes(Router& r);  // export / import
 class Outbound;
 void register_test_routes(Router& r, const Outbound& outbound);  // POST /api/model/test
 

@@ -87,6 +87,7 @@ int main(int argc, char** argv) {
   cp::register_settings_routes(router);
   cp::register_audit_routes(router);
   cp::register_quota_routes(router);
+  cp::register_config_routes(router);
   auto allow = net::parse_cidrs(cfg.outbound_allow);
   if (!allow) return spdlog::critical("OUTBOUND_ALLOW: {}", allow.error()), 2;
   cp::Outbound outbound(allow.value());

@@ -1,0 +1,136 @@
+// Configuration export and import (the brief's "migration"):
+//   GET  /api/config/export[?include_secrets=1]  providers (vendor keys sealed, or in plain text
+//        with include_secrets — admin only, audited), gateway keys (hashes only: the secrets were
+//        never stored), settings; plus the id of the secret key that sealed the vendor keys.
+//   POST /api/config/import  the same document. Idempotent and resumable: every item is keyed
+//        (provider id, key hash, setting name) and written only when different, so re-running an
+//        import that stopped half way finishes it and duplicates nothing. Reports what it did.
+#include <chrono>
+
+#include "api.h"
+#include "config/schema.h"
+#include "translate/jsonv.h"
+#include "util/json.h"
+
+namespace lingmo::cp {
+
+namespace {
+
+namespace jv = translate::jv;
+using rapidjson::Value;
+
+int64_t now_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+}
+
+}  // namespace
+
+void register_config_routes(Router& r) {
+  App& app = r.app();
+  r.route("GET", "/api/config/export", Access::kWrite, "config.export", [&app](const Call& c) {
+    bool plain = c.req.get_param_value("include_secrets") == "1";
+    auto providers = app.redis.hgetall(schema::kProviders);
+    auto keys = app.redis.hgetall(schema::kGatewayKeys);
+    auto settings = app.redis.hgetall(schema::kSettings);
+    if (!providers || !keys || !settings) return storage_error("cannot read the configuration");
+    rapidjson::Document out(rapidjson::kObjectType);
+    auto& a = out.GetAllocator();
+    out.AddMember("lingmo_export", 1, a);
+    out.AddMember("exported_at", now_ms(), a);
+    jv::add(out, "secret_key_id", app.secret.id(), a);
+    Value list(rapidjson::kArrayType);
+    for (const auto& [id, json] : providers.value()) {
+      rapidjson::Document p;
+      p.Parse(json.c_str());
+      if (p.HasParseError() || !p.IsObject()) continue;
+      if (plain) {
+        std::string sealed = json::get_string(p, "api_key_sealed");
+        p.RemoveMember("api_key_sealed");
+        if (!sealed.empty())
+          if (auto k = app.secret.decrypt(sealed, id)) jv::add(p, "api_key", k.value(), p.GetAllocator());
+      }
+      list.PushBack(Value(p, a), a);
+    }
+    out.AddMember("providers", list, a);
+    Value klist(rapidjson::kArrayType);
+    for (const auto& [hash, json] : keys.value()) {
+      Value k(rapidjson::kObjectType);
+      jv::add(k, "hash", hash, a);
+      rapidjson::Document v;
+      v.Parse(json.c_str());
+      if (!v.HasParseError()) k.AddMember("value", Value(v, a), a);
+      klist.PushBack(k, a);
+    }
+    out.AddMember("gateway_keys", klist, a);
+    Value s(rapidjson::kObjectType);
+    for (const auto& [k, v] : settings.value()) s.AddMember(jv::str(k, a), jv::str(v, a), a);
+    out.AddMember("settings", s, a);
+    return ok_json(out);
+  });
+
+  r.route("POST", "/api/config/import", Access::kWrite, "config.import", [&app](const Call& c) {
+    rapidjson::Document d;
+    Reply err;
+    if (!parse_body(c, d, err)) return err;
+    if (json::get_int(d, "lingmo_export", 0) != 1) return bad_request("not a LingMo export (lingmo_export: 1 missing)");
+    bool same_key = json::get_string(d, "secret_key_id") == app.secret.id();
+    int created = 0, updated = 0, unchanged = 0;
+    std::string failed = "[";
+    auto fail = [&](const std::string& what, const std::string& why) {
+      failed += std::string(failed.size() > 1 ? "," : "") + "{\"item\":" + json::quote(what) + ",\"error\":" + json::quote(why) + "}";
+    };
+    auto write = [&](const char* hash, const std::string& field, const std::string& value, const std::string& what) {
+      auto cur = app.redis.get_string({"HGET", hash, field});
+      if (!cur) return fail(what, cur.error());
+      if (cur.value() == value) return void(++unchanged);
+      if (auto w = app.redis.run({"HSET", hash, field, value}); !w) return fail(what, w.error());
+      ++(cur.value().empty() ? created : updated);
+    };
+    if (const Value* list = jv::get(d, "providers"); list && list->IsArray())
+      for (const auto& item : list->GetArray()) {
+        rapidjson::Document p;
+        p.CopyFrom(item, p.GetAllocator());
+        std::string id = json::get_string(p, "id");
+        if (const Value* plain = jv::get(p, "api_key"); plain && plain->IsString()) {
+          // Sealing uses a fresh nonce: keep the stored sealed value when it holds the same key,
+          // or every re-run would rewrite (and report) every provider.
+          std::string sealed;
+          if (auto cur = app.redis.get_string({"HGET", schema::kProviders, id}); cur && !cur.value().empty())
+            if (auto stored = schema::provider_from_json(cur.value()); stored && !stored.value().api_key_sealed.empty())
+              if (auto k = app.secret.decrypt(stored.value().api_key_sealed, id); k && k.value() == jv::sv(plain))
+                sealed = stored.value().api_key_sealed;
+          if (sealed.empty()) sealed = app.secret.encrypt(jv::sv(plain), id);
+          p.RemoveMember("api_key");
+          jv::add(p, "api_key_sealed", sealed, p.GetAllocator());
+        } else if (!json::get_string(p, "api_key_sealed").empty() && !same_key) {
+          fail("provider " + id, "its key is sealed with another secret key; export with include_secrets=1 or use the same key");
+          continue;
+        }
+        auto parsed = schema::provider_from_json(jv::stringify(p));
+        if (!parsed) {
+          fail("provider " + id, parsed.error());
+          continue;
+        }
+        write(schema::kProviders, id, schema::to_json(parsed.value()), "provider " + id);
+      }
+    if (const Value* list = jv::get(d, "gateway_keys"); list && list->IsArray())
+      for (const auto& item : list->GetArray()) {
+        std::string hash = json::get_string(item, "hash");
+        const Value* v = jv::get(item, "value");
+        auto k = v ? schema::gateway_key_from_json(hash, jv::stringify(*v)) : Result<config::GatewayKey>::fail("no value");
+        if (hash.size() != 64 || !k) {
+          fail("gateway key " + hash.substr(0, 8), k ? "bad hash" : k.error());
+          continue;
+        }
+        write(schema::kGatewayKeys, hash, schema::to_json(k.value()), "gateway key " + hash.substr(0, 8));
+      }
+    if (const Value* s = jv::get(d, "settings"); s && s->IsObject())
+      for (const auto& m : s->GetObject())
+        if (m.value.IsString()) write(schema::kSettings, m.name.GetString(), m.value.GetString(), std::string("setting ") + m.name.GetString());
+    if (created + updated > 0) app.notify_change("import");
+    return ok_raw("{\"created\":" + std::to_string(created) + ",\"updated\":" + std::to_string(updated) +
+                  ",\"unchanged\":" + std::to_string(unchanged) + ",\"failed\":" + failed + "]}");
+  });
+}
+
+}  // namespace lingmo::cp
