@@ -70,6 +70,9 @@ void register_config_routes(Router& r);  // export / import
 class Outbound;
 void register_test_routes(Router& r, const Outbound& outbound);  // POST /api/model/test
 
+// Whether `origin` is in the comma-separated ALLOWED_ORIGINS list (CORS).
+bool origin_allowed(const std::string& allowed, const std::string& origin);
+
 // The request body as a JSON object, or a 400 reply.
 bool parse_body(const Call& c, rapidjson::Document& d, Reply& error);
 

@@ -6,9 +6,10 @@ namespace lingmo::cp {
 
 namespace {
 
-std::string session_cookie(const std::string& token, int max_age) {
-  // HttpOnly: scripts cannot read it; SameSite=Strict: other sites cannot send it.
-  return "lingmo_session=" + token + "; Path=/; HttpOnly; SameSite=Strict; Max-Age=" + std::to_string(max_age);
+std::string session_cookie(const std::string& token, bool clear) {
+  // HttpOnly: scripts cannot read it; SameSite=Strict: other sites cannot send it. No Max-Age
+  // while logged in: the server's sliding session TTL decides when it ends.
+  return "lingmo_session=" + token + "; Path=/; HttpOnly; SameSite=Strict" + (clear ? "; Max-Age=0" : "");
 }
 
 }  // namespace
@@ -21,6 +22,7 @@ void register_auth_routes(Router& r) {
     if (!parse_body(c, d, err)) return err;
     std::string user = json::get_string(d, "username"), password = json::get_string(d, "password");
     if (user.empty() || password.empty()) return bad_request("username and password are required");
+    if (user.size() > 64 || password.size() > 1024) return bad_request("username or password too long");
     LoginOutcome out = app.auth.login(user, password, c.ip);
     Reply rep;
     switch (out.kind) {
@@ -39,7 +41,7 @@ void register_auth_routes(Router& r) {
     rep = ok_raw("{\"token\":" + json::quote(out.token) + ",\"csrf_token\":" + json::quote(out.csrf) +
                        ",\"must_change_password\":" + (out.must_change ? "true" : "false") +
                        ",\"expires_in\":" + std::to_string(app.cfg.session_ttl_s) + "}");
-    rep.headers.emplace_back("Set-Cookie", session_cookie(out.token, app.cfg.session_ttl_s));
+    rep.headers.emplace_back("Set-Cookie", session_cookie(out.token, false));
     rep.audit_user = user;
     return rep;
   });
@@ -47,7 +49,7 @@ void register_auth_routes(Router& r) {
   r.route("POST", "/api/logout", Access::kSession, "auth.logout", [&app](const Call& c) {
     app.auth.logout(*c.session);
     Reply rep = ok_raw("{\"ok\":true}");
-    rep.headers.emplace_back("Set-Cookie", session_cookie("", 0));
+    rep.headers.emplace_back("Set-Cookie", session_cookie("", true));
     return rep;
   });
 

@@ -125,8 +125,17 @@ void register_config_routes(Router& r) {
         write(schema::kGatewayKeys, hash, schema::to_json(k.value()), "gateway key " + hash.substr(0, 8));
       }
     if (const Value* s = jv::get(d, "settings"); s && s->IsObject())
-      for (const auto& m : s->GetObject())
-        if (m.value.IsString()) write(schema::kSettings, m.name.GetString(), m.value.GetString(), std::string("setting ") + m.name.GetString());
+      for (const auto& m : s->GetObject()) {
+        std::string name = m.name.GetString();
+        std::vector<std::string> warnings;
+        if (m.value.IsString()) schema::settings_from_hash({{name, m.value.GetString()}}, &warnings);
+        if (!m.value.IsString() || (name != "threshold" && name != "auto_switch" && name != "pin" && name != "warn_levels"))
+          fail("setting " + name, "unknown setting");
+        else if (!warnings.empty())
+          fail("setting " + name, warnings.front());
+        else
+          write(schema::kSettings, name, m.value.GetString(), "setting " + name);
+      }
     if (created + updated > 0) app.notify_change("import");
     return ok_raw("{\"created\":" + std::to_string(created) + ",\"updated\":" + std::to_string(updated) +
                   ",\"unchanged\":" + std::to_string(unchanged) + ",\"failed\":" + failed + "]}");

@@ -1,7 +1,7 @@
 // Providers ("models" in the brief's API): GET /api/model/list, GET /api/model/{id},
 // POST /api/model/add (optionally from a vendor template), PUT /api/model/{id},
 // DELETE /api/model/{id}, POST /api/model/{id}/enable|disable, POST /api/model/reorder,
-// GET /api/templates[/{id}]. Vendor keys arrive in plain text over the API, are sealed
+// GET /api/templates. Vendor keys arrive in plain text over the API, are sealed
 // (AES-256-GCM, provider id as associated data) before they are stored, and are only ever shown
 // masked.
 #include <algorithm>

@@ -22,7 +22,7 @@ int64_t now_ms() {
 
 std::string num(double v) {
   std::ostringstream os;
-  os.precision(6);
+  os.precision(15);  // counts up to 10^15 print as whole numbers
   os << v;
   return os.str();
 }

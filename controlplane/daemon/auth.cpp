@@ -41,15 +41,6 @@ Result<std::string> Auth::bootstrap() {
   return set.value()->integer == 1 ? password : std::string();
 }
 
-int Auth::failures(const std::string& key) {
-  auto v = redis_.get_string({"GET", key});
-  return v && !v.value().empty() ? std::atoi(v.value().c_str()) : 0;
-}
-
-void Auth::count_failure(const std::string& key) {
-  if (auto n = redis_.run({"INCR", key}); n && n.value()->integer == 1) redis_.run({"EXPIRE", key, std::to_string(kFailWindowS)});
-}
-
 std::string Auth::new_session(const std::string& user, const std::string& role, bool must_change, std::string& csrf) {
   std::string token = crypto::to_hex(crypto::random_bytes(32));
   csrf = crypto::to_hex(crypto::random_bytes(16));
@@ -59,14 +50,24 @@ std::string Auth::new_session(const std::string& user, const std::string& role, 
   auto r = redis_.run({"SET", kSessionPrefix + hash, value, "EX", std::to_string(cfg_.session_ttl_s)});
   if (!r) return std::string();
   redis_.run({"SADD", kUserSessions + user, hash});
+  redis_.run({"EXPIRE", kUserSessions + user, std::to_string(cfg_.session_ttl_s)});  // expired members go with it
   return token;
 }
 
 LoginOutcome Auth::login(const std::string& user, const std::string& password, const std::string& ip) {
   LoginOutcome out;
-  // Throttle before checking: a locked account answers the same whatever the password.
+  // Every attempt is counted before the (slow) password check, atomically: parallel guesses
+  // cannot all slip under the limit. A success clears the account's counter and takes itself
+  // back from the address's. A locked account answers the same whatever the password.
   for (const auto& [key, limit] : {std::pair{kFailUser + user, kUserFailLimit}, std::pair{kFailIp + ip, kIpFailLimit}}) {
-    if (failures(key) >= limit) {
+    auto n = redis_.run({"INCR", key});
+    if (!n) {
+      out.kind = LoginOutcome::kStorage;
+      out.error = n.error();
+      return out;
+    }
+    if (n.value()->integer == 1) redis_.run({"EXPIRE", key, std::to_string(kFailWindowS)});
+    if (n.value()->integer > limit) {
       auto ttl = redis_.run({"TTL", key});
       out.kind = LoginOutcome::kThrottled;
       out.retry_after_s = ttl && ttl.value()->integer > 0 ? static_cast<int>(ttl.value()->integer) : kFailWindowS;
@@ -81,16 +82,16 @@ LoginOutcome Auth::login(const std::string& user, const std::string& password, c
   }
   rapidjson::Document d;
   d.Parse(stored.value().c_str());
-  bool valid = !stored.value().empty() && !d.HasParseError() && d.IsObject() &&
-               crypto::verify_password(password, json::get_string(d, "hash"));
-  if (stored.value().empty()) crypto::verify_password(password, crypto::hash_password("timing"));  // same cost either way
+  // An unknown account costs one scrypt run too (against a fixed hash): no timing difference.
+  static const std::string kDummy = crypto::hash_password("lingmo-no-such-account");
+  std::string hash = !stored.value().empty() && !d.HasParseError() && d.IsObject() ? json::get_string(d, "hash") : kDummy;
+  bool valid = crypto::verify_password(password, hash) && hash != kDummy;
   if (!valid) {
-    count_failure(kFailUser + user);
-    count_failure(kFailIp + ip);
     out.kind = LoginOutcome::kBadCredentials;
     return out;
   }
   redis_.run({"DEL", kFailUser + user});
+  redis_.run({"DECR", kFailIp + ip});  // a success is not held against the address
   out.must_change = json::get_bool(d, "must_change", false);
   out.token = new_session(user, json::get_string(d, "role", "admin"), out.must_change, out.csrf);
   if (out.token.empty()) {
@@ -102,17 +103,19 @@ LoginOutcome Auth::login(const std::string& user, const std::string& password, c
   return out;
 }
 
-std::optional<Session> Auth::session(const std::string& token) {
-  if (token.size() != 64) return std::nullopt;
+Result<std::optional<Session>> Auth::session(const std::string& token) {
+  using R = Result<std::optional<Session>>;
+  if (token.size() != 64) return R(std::optional<Session>());
   std::string key = kSessionPrefix + crypto::sha256_hex(token);
   auto v = redis_.get_string({"GET", key});
-  if (!v || v.value().empty()) return std::nullopt;
+  if (!v) return R::fail(v.error());
+  if (v.value().empty()) return R(std::optional<Session>());
   rapidjson::Document d;
   d.Parse(v.value().c_str());
-  if (d.HasParseError() || !d.IsObject()) return std::nullopt;
+  if (d.HasParseError() || !d.IsObject()) return R(std::optional<Session>());
   redis_.run({"EXPIRE", key, std::to_string(cfg_.session_ttl_s)});  // sliding expiry
-  return Session{json::get_string(d, "user"), json::get_string(d, "role", "admin"), json::get_string(d, "csrf"),
-                 json::get_bool(d, "must_change", false), crypto::sha256_hex(token)};
+  return R(Session{json::get_string(d, "user"), json::get_string(d, "role", "admin"), json::get_string(d, "csrf"),
+                   json::get_bool(d, "must_change", false), crypto::sha256_hex(token)});
 }
 
 void Auth::logout(const Session& s) {

@@ -1,7 +1,7 @@
 // Admin accounts, sessions and login throttling, all in Redis (docs/KEY_SCHEMA.md):
 //   lingmo:admin:users            hash  user -> {"hash": scrypt record, "must_change": bool, "role"}
 //   lingmo:admin:session:<sha256> string {"user","csrf","role"} with EX = session TTL (sliding)
-//   lingmo:admin:fail:user:<u> / lingmo:admin:fail:ip:<ip>   failure counters, EX 15 min
+//   lingmo:admin:fail:user:<u> / lingmo:admin:fail:ip:<ip>   attempt counters (reset by a success), EX 15 min
 // No fixed default password: the first start creates "admin" with a random one-time password
 // that must be changed at first login (demo mode: a known password, for offline demos only).
 // Session tokens are random 32-byte values; only their SHA-256 is stored.
@@ -32,8 +32,8 @@ struct LoginOutcome {
 
 class Auth {
  public:
-  static constexpr int kUserFailLimit = 5;   // failures per account per window
-  static constexpr int kIpFailLimit = 20;    // failures per client address per window
+  static constexpr int kUserFailLimit = 5;   // failed attempts per account per window
+  static constexpr int kIpFailLimit = 20;    // failed attempts per client address per window
   static constexpr int kFailWindowS = 900;
   static constexpr size_t kMinPasswordLength = 10;
 
@@ -43,15 +43,14 @@ class Auth {
   // (empty when accounts exist).
   Result<std::string> bootstrap();
   LoginOutcome login(const std::string& user, const std::string& password, const std::string& ip);
-  std::optional<Session> session(const std::string& token);  // refreshes the TTL
+  // The session of a token (refreshing its TTL); nullopt if there is none; an error if Redis failed.
+  Result<std::optional<Session>> session(const std::string& token);
   void logout(const Session& s);
   // Checks the old password and stores the new one; clears must_change.
   Result<bool> change_password(const Session& s, const std::string& old_password, const std::string& new_password);
   Result<bool> create_user(const std::string& user, const std::string& password, const std::string& role, bool must_change);
 
  private:
-  int failures(const std::string& key);
-  void count_failure(const std::string& key);
   std::string new_session(const std::string& user, const std::string& role, bool must_change, std::string& csrf);
 
   RedisPool& redis_;

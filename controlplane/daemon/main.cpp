@@ -4,6 +4,7 @@
 // flight finish, then it exits 0). Signals are taken by a dedicated thread (sigwait), so no
 // server code runs inside a signal handler.
 #include <CLI/CLI.hpp>
+#include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 
 #include <pthread.h>
@@ -53,6 +54,8 @@ int main(int argc, char** argv) {
   if (demo) flags["DEMO_MODE"] = "1";
   if (auto ok = cfg.apply(flags); !ok) return std::cerr << "lingmo-controld: " << ok.error() << "\n", 2;
 
+  // Logs go to stderr; stdout carries only LISTENING and the first start's one-time password.
+  spdlog::set_default_logger(spdlog::stderr_color_mt("lingmo-controld"));
   spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%e%z %l lingmo-controld: %v");
   auto key = !cfg.secret_file.empty() ? crypto::SecretKey::load_file(cfg.secret_file)
              : !cfg.encrypt_key.empty() ? crypto::SecretKey::parse(cfg.encrypt_key)
@@ -64,17 +67,6 @@ int main(int argc, char** argv) {
   addr.value().db = cfg.redis_db;
 
   cp::App app(cfg, addr.value(), key.value());
-  auto first = app.auth.bootstrap();
-  if (!first) return spdlog::critical("cannot reach Redis at {}: {}", cfg.redis, first.error()), 1;
-  if (!first.value().empty()) {
-    // Shown once, here; only its scrypt hash is stored. Not logged.
-    std::cout << "\nFirst start: admin account created.\n  user: admin\n  password: " << first.value() << "\n"
-              << (cfg.demo ? "  (demo mode: a known password; do not expose this instance)\n"
-                           : "  (one-time password: you must change it at the first login)\n")
-              << std::endl;
-    spdlog::info("first start: created the admin account ({} password printed on stdout)", cfg.demo ? "demo" : "one-time");
-  }
-
   httplib::Server server;
   server.new_task_queue = [n = cfg.threads] { return new httplib::ThreadPool(static_cast<size_t>(n)); };
   server.set_payload_max_length(8 * 1024 * 1024);
@@ -95,7 +87,7 @@ int main(int argc, char** argv) {
   server.Options(R"(/api/.*)", [&app](const httplib::Request& req, httplib::Response& res) {
     // CORS preflight for the UI when it is served from another origin (ALLOWED_ORIGINS).
     std::string origin = req.get_header_value("Origin");
-    if (!origin.empty() && ("," + app.cfg.allowed_origins + ",").find("," + origin + ",") != std::string::npos) {
+    if (!origin.empty() && cp::origin_allowed(app.cfg.allowed_origins, origin)) {
       res.set_header("Access-Control-Allow-Origin", origin);
       res.set_header("Access-Control-Allow-Credentials", "true");
       res.set_header("Access-Control-Allow-Methods", "GET, POST, PUT, DELETE");
@@ -114,6 +106,19 @@ int main(int argc, char** argv) {
 
   int bound = cfg.port == 0 ? server.bind_to_any_port(cfg.listen.c_str()) : (server.bind_to_port(cfg.listen.c_str(), cfg.port) ? cfg.port : -1);
   if (bound <= 0) return spdlog::critical("cannot listen on {}:{}", cfg.listen, cfg.port), 1;
+
+  // Only now, with the configuration checked and the port bound, create the first account: a
+  // start that fails before this point must not consume the one-time password.
+  auto first = app.auth.bootstrap();
+  if (!first) return spdlog::critical("cannot reach Redis at {}: {}", cfg.redis, first.error()), 1;
+  if (!first.value().empty()) {
+    // Shown once, here; only its scrypt hash is stored. Not logged.
+    std::cout << "\nFirst start: admin account created.\n  user: admin\n  password: " << first.value() << "\n"
+              << (cfg.demo ? "  (demo mode: a known password; do not expose this instance)\n"
+                           : "  (one-time password: you must change it at the first login)\n")
+              << std::endl;
+    spdlog::info("first start: created the admin account ({} password printed on stdout)", cfg.demo ? "demo" : "one-time");
+  }
 
   sigset_t stop_signals;
   sigemptyset(&stop_signals);

@@ -34,6 +34,8 @@ std::string cookie(const httplib::Request& req, const std::string& name) {
   return {};
 }
 
+}  // namespace
+
 bool origin_allowed(const std::string& allowed, const std::string& origin) {
   for (size_t pos = 0; pos <= allowed.size();) {
     size_t end = allowed.find(',', pos);
@@ -47,7 +49,6 @@ bool origin_allowed(const std::string& allowed, const std::string& origin) {
   return false;
 }
 
-}  // namespace
 
 void App::notify_change(const std::string& what) {
   redis.run({"INCR", schema::kConfigVersion});
@@ -92,8 +93,11 @@ void Router::dispatch(const httplib::Request& req, httplib::Response& res, Acces
       std::string token = bearer(req);
       bool by_cookie = token.empty();
       if (by_cookie) token = cookie(req, "lingmo_session");
-      session = token.empty() ? std::nullopt : app_.auth.session(token);
-      if (!session) {
+      auto found = token.empty() ? Result<std::optional<Session>>(std::optional<Session>()) : app_.auth.session(token);
+      if (found) session = found.value();
+      if (!found) {
+        reply = storage_error(found.error());  // Redis is away: not the client's fault, not a logout
+      } else if (!session) {
         reply = error_reply(401, "unauthenticated", "log in first (POST /api/login)");
       } else if (by_cookie && mutating && req.get_header_value("X-CSRF-Token") != session->csrf) {
         // A browser sends the cookie on cross-site requests too; only our UI knows the CSRF token.
@@ -113,7 +117,7 @@ void Router::dispatch(const httplib::Request& req, httplib::Response& res, Acces
     reply = error_reply(500, "internal_error", "the control plane hit an internal error; see its log");
     spdlog::error("{} {}: {}", req.method, req.path, e.what());
   }
-  if (mutating && !action.empty() && (call.session || reply.status < 400 || access == Access::kPublic))
+  if (!action.empty() && (call.session || reply.status < 400 || access == Access::kPublic))
     app_.audit.record({now_ms(), session ? session->user : reply.audit_user, call.ip, action, req.path, reply.status});
   res.status = reply.status;
   for (const auto& [k, v] : reply.headers) res.set_header(k.c_str(), v);

@@ -6,6 +6,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
 import http from 'node:http';
+import net from 'node:net';
 import { startStack } from '../integration/harness.mjs';
 import {
   ADMIN_PASSWORD, adminSession, clearLoginFailures, configVersion, sessionCookieOf, sleep, startDaemon,
@@ -54,8 +55,15 @@ const GATED_ROUTES = [
   ['POST', '/api/switch/rule', { threshold: 0.5 }],
   ['GET', '/api/audit'],
   ['GET', '/api/quota/stat'],
+  ['POST', '/api/model/test', { id: 'v1' }],
+  ['GET', '/api/config/export'],
+  ['GET', '/api/config/export?include_secrets=1'],
+  ['POST', '/api/config/import', { lingmo_export: 1, settings: { threshold: '0.5' } }],
 ];
-const MUTATING = GATED_ROUTES.filter(([m]) => m !== 'GET');
+// Admin-only although they are reads: they can return vendor keys in plain text.
+const ADMIN_GETS = ['/api/config/export', '/api/config/export?include_secrets=1'];
+const READS = GATED_ROUTES.filter(([m, p]) => m === 'GET' && !ADMIN_GETS.includes(p));
+const MUTATING = GATED_ROUTES.filter(([m, p]) => m !== 'GET' || ADMIN_GETS.includes(p));
 
 async function providersSnapshot() {
   return { providers: await stack.redis('HGETALL', 'lingmo:providers'), keys: await stack.redis('HGETALL', 'lingmo:gateway_keys'),
@@ -369,7 +377,7 @@ test('a viewer can read everything and change nothing (403 forbidden)', async ()
   const v = await d.session('viewer1', ADMIN_PASSWORD);
   const me = await d.get(v, '/api/session');
   assert.equal(me.json.role, 'viewer');
-  for (const [method, p] of GATED_ROUTES.filter(([m]) => m === 'GET')) {
+  for (const [method, p] of READS) {
     const r = await d.req(method, p, { auth: v });
     assert.equal(r.status, 200, `viewer ${method} ${p}: ${r.text}`);
   }
@@ -409,6 +417,35 @@ test('throttling per account: the 6th attempt after 5 failures is 429 with Retry
   assert.equal((await d.login('viewer1', ADMIN_PASSWORD)).status, 200);
   await clearLoginFailures(stack);
   assert.equal((await d.login('admin', ADMIN_PASSWORD)).status, 200, 'unlocked once the window is over');
+});
+
+// n login requests sent at the same moment: every connection is opened first, then all the
+// requests are written together. Resolves to the status codes.
+async function simultaneousLogins(n, username, password) {
+  const socks = await Promise.all(Array.from({ length: n }, () => new Promise((resolve, reject) => {
+    const s = net.connect(d.port, '127.0.0.1', () => resolve(s));
+    s.once('error', reject);
+  })));
+  const statuses = socks.map((s) => new Promise((resolve) => {
+    let text = '';
+    s.setEncoding('utf8');
+    s.on('data', (c) => { text += c; });
+    s.on('close', () => resolve(Number(/^HTTP\/1\.1 (\d+)/.exec(text)?.[1] ?? 0)));
+  }));
+  socks.forEach((s, i) => {
+    const body = JSON.stringify({ username, password: `${password}-${i}` });
+    s.write(`POST /api/login HTTP/1.1\r\nHost: controld.test\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\nConnection: close\r\n\r\n${body}`);
+  });
+  return Promise.all(statuses);
+}
+
+test('throttling per account holds under concurrent attempts: at most 5 of 12 simultaneous guesses are checked', async () => {
+  await clearLoginFailures(stack);
+  const statuses = await simultaneousLogins(12, 'admin', 'parallel-guess');
+  await clearLoginFailures(stack);
+  assert.ok(statuses.every((s) => s === 401 || s === 429), statuses.join(' '));
+  const checked = statuses.filter((s) => s === 401).length;
+  assert.ok(checked <= 5, `${checked} of 12 simultaneous wrong passwords were checked (401) instead of at most 5: ${statuses.join(' ')}`);
 });
 
 test('throttling per address: after 20 failures from one IP every login from it is 429; another address is not affected', async () => {

@@ -25,7 +25,7 @@ export { sleep, waitFor };
 // Settings the daemon reads from the environment (controlplane/daemon/config.cpp) and the
 // sanitizer/preload variables: never inherited from the test runner's environment.
 const SCRUBBED_ENV = ['API_LISTEN', 'API_PORT', 'REDIS_ADDR', 'REDIS_PASSWORD', 'REDIS_DB', 'SECRET_FILE', 'ENCRYPT_KEY',
-  'SESSION_TTL', 'DEMO_MODE', 'ALLOWED_ORIGINS', 'API_THREADS', 'QUOTA_SAMPLE_INTERVAL', 'LINGMO_CONTROLD_CONFIG',
+  'SESSION_TTL', 'DEMO_MODE', 'ALLOWED_ORIGINS', 'API_THREADS', 'QUOTA_SAMPLE_INTERVAL', 'OUTBOUND_ALLOW', 'LINGMO_CONTROLD_CONFIG',
   'LD_PRELOAD', 'ASAN_OPTIONS', 'UBSAN_OPTIONS', 'LINGMO_NGINX_PRELOAD'];
 
 export function daemonEnv(extra = {}) {
@@ -170,11 +170,12 @@ export class Daemon {
 
 // Starts lingmo-controld on 127.0.0.1, port 0, against the stack's Redis and secret file. Options:
 // demo (--demo), env (extra environment, e.g. { SESSION_TTL: '60', REDIS_DB: '1' }), args (extra
-// flags; they replace nothing), redisPort / secretFile (other than the stack's).
+// flags), redisPort / secretFile (other than the stack's; secretFile '' passes no --secret-file).
 export async function startDaemon(stack, { demo = false, env = {}, args = [], redisPort, secretFile, timeout = 10000 } = {}) {
   if (!fs.existsSync(CONTROLD_BIN)) throw new Error(`${CONTROLD_BIN} not found: build first (cmake --build), or set LINGMO_BUILD_DIR`);
+  const secret = secretFile ?? stack.secretFile;   // '' = no --secret-file (e.g. ENCRYPT_KEY in env)
   const argv = ['--listen', '127.0.0.1', '--port', '0', '--redis', `127.0.0.1:${redisPort ?? stack.redisPort}`,
-    '--secret-file', secretFile ?? stack.secretFile, ...(demo ? ['--demo'] : []), ...args];
+    ...(secret ? ['--secret-file', secret] : []), ...(demo ? ['--demo'] : []), ...args];
   const child = spawn(CONTROLD_BIN, argv, { stdio: ['ignore', 'pipe', 'pipe'], env: daemonEnv(env) });
   live.add(child);
   const d = new Daemon(child);
