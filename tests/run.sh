@@ -3,6 +3,7 @@
 #   unit (Catch2, incl. the usage Lua script against a real redis-server)
 #   fuzz smoke (libFuzzer + ASan/UBSan over the request parser, stream relay and translators, 20 s each)
 #   integration (real nginx + module, real redis-server, fake vendors)
+#   control plane (the lingmo-controld daemon against real Redis, nginx and fake vendors)
 #   e2e (the official `openai` and `@anthropic-ai/sdk` npm SDKs as clients, against providers of every dialect)
 #   sanitizers (unit + integration again, module built with ASan + UBSan, tests/sanitize.sh)
 #   quickstart smoke (the README's first command)
@@ -33,6 +34,9 @@ fi
 
 step "integration tests (nginx + redis + fake vendors)"
 bash tests/integration/run.sh
+
+step "control-plane tests (lingmo-controld + redis + nginx)"
+bash tests/controlplane/run.sh
 
 step "end-to-end tests (official openai and Anthropic SDKs)"
 bash tests/e2e/run.sh

@@ -133,6 +133,8 @@ void register_config_routes(Router& r) {
           fail("setting " + name, "unknown setting");
         else if (!warnings.empty())
           fail("setting " + name, warnings.front());
+        else if (name == "auto_switch" && std::string(m.value.GetString()) != "0" && std::string(m.value.GetString()) != "1")
+          fail("setting " + name, "auto_switch is stored as 1 or 0");
         else
           write(schema::kSettings, name, m.value.GetString(), "setting " + name);
       }

@@ -122,6 +122,8 @@ void register_provider_routes(Router& r) {
     if (!parse_body(c, d, err)) return err;
     auto p = provider_from_body(app, d, nullptr);
     if (!p) return bad_request(p.error());
+    for (const char* reserved : {"list", "add", "reorder", "test"})  // path words of this API
+      if (p.value().id == reserved) return bad_request("\"" + p.value().id + "\" is reserved; choose another provider id");
     auto set = app.redis.run({"HSETNX", schema::kProviders, p.value().id, schema::to_json(p.value())});
     if (!set) return storage_error(set.error());
     if (set.value()->integer == 0)

@@ -52,7 +52,9 @@ void register_test_routes(Router& r, const Outbound& outbound) {
     Reply err;
     if (!parse_body(c, d, err)) return err;
     config::Provider p;
-    if (d.MemberCount() == 1 || (jv::get(d, "id") && !jv::get(d, "base_url") && !jv::get(d, "template"))) {
+    // {"id"} (and optionally "model") tests a stored provider; anything else is a provider body.
+    bool stored_only = jv::get(d, "id") && d.MemberCount() == (jv::get(d, "model") ? 2u : 1u);
+    if (stored_only) {
       std::string id = json::get_string(d, "id");
       auto stored = app.redis.get_string({"HGET", schema::kProviders, id});
       if (!stored) return storage_error(stored.error());

@@ -71,6 +71,7 @@ int main(int argc, char** argv) {
   server.new_task_queue = [n = cfg.threads] { return new httplib::ThreadPool(static_cast<size_t>(n)); };
   server.set_payload_max_length(8 * 1024 * 1024);
   server.set_read_timeout(30, 0);
+  server.set_keep_alive_timeout(2);  // idle keep-alive connections do not hold a shutdown for long
   cp::Router router(server, app);
   cp::register_system_routes(router);
   cp::register_auth_routes(router);

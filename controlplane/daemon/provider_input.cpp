@@ -24,9 +24,26 @@ Result<config::Provider> provider_from_body(App& app, const Value& body, const c
   else doc.SetObject();
   auto& a = doc.GetAllocator();
   static const char* kSpecial[] = {"api_key", "template", "free_tier", "models", "quotas", "api_key_sealed"};
+  // The stored fields a body may set, with their JSON types: a wrong type is an error, never a
+  // silent default (an "enabled": "false" must not enable a provider).
+  enum Kind { kString, kBool, kInt, kNumber, kObject, kArray };
+  static const std::pair<const char*, Kind> kFields[] = {
+      {"id", kString},       {"name", kString},          {"vendor", kString},           {"dialect", kString},
+      {"base_url", kString}, {"proxy", kString},         {"priority", kInt},            {"enabled", kBool},
+      {"headers", kObject},  {"drop_params", kArray},    {"rename_params", kObject},    {"threshold", kNumber},
+      {"prices", kObject},   {"max_output_tokens", kInt}, {"replay_reasoning", kBool},  {"responses_api", kBool}};
   for (const auto& m : body.GetObject()) {
     std::string_view k(m.name.GetString(), m.name.GetStringLength());
     if (std::any_of(std::begin(kSpecial), std::end(kSpecial), [&](const char* s) { return k == s; })) continue;
+    auto f = std::find_if(std::begin(kFields), std::end(kFields), [&](const auto& x) { return k == x.first; });
+    if (f == std::end(kFields)) return R::fail("unknown field \"" + std::string(k) + "\"");
+    const Value& v = m.value;
+    bool ok = f->second == kString ? v.IsString() : f->second == kBool ? v.IsBool() : f->second == kInt ? v.IsInt64()
+              : f->second == kNumber ? v.IsNumber() : f->second == kObject ? v.IsObject() : v.IsArray();
+    if (!ok) {
+      static const char* kNames[] = {"a string", "true or false", "a whole number", "a number", "an object", "an array"};
+      return R::fail(std::string(k) + " must be " + kNames[f->second]);
+    }
     doc.RemoveMember(m.name.GetString());
     doc.AddMember(Value(m.name, a), Value(m.value, a), a);
   }

@@ -118,7 +118,7 @@ void Router::dispatch(const httplib::Request& req, httplib::Response& res, Acces
     spdlog::error("{} {}: {}", req.method, req.path, e.what());
   }
   if (!action.empty() && (call.session || reply.status < 400 || access == Access::kPublic))
-    app_.audit.record({now_ms(), session ? session->user : reply.audit_user, call.ip, action, req.path, reply.status});
+    app_.audit.record({now_ms(), session ? session->user : reply.audit_user, call.ip, action, req.target, reply.status});
   res.status = reply.status;
   for (const auto& [k, v] : reply.headers) res.set_header(k.c_str(), v);
   res.set_content(reply.body, reply.content_type.c_str());

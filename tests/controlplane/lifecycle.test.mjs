@@ -42,6 +42,28 @@ test('GET /healthz: 200 without a session, no secrets', async () => {
   assert.equal(unknown.json.error.code, 'not_found');
 });
 
+test('GET /api/openapi.json (public) describes the API, and every operation it lists is served', async () => {
+  const r = await d.req('GET', '/api/openapi.json');
+  assert.equal(r.status, 200, r.text.slice(0, 200));
+  assert.match(r.json.openapi, /^3\./);
+  const ops = Object.entries(r.json.paths).flatMap(([p, item]) => Object.keys(item).filter((m) => m !== 'parameters').map((m) => [m.toUpperCase(), p]));
+  for (const must of [['POST', '/api/login'], ['GET', '/api/model/{id}'], ['POST', '/api/switch/rule'], ['GET', '/api/audit'], ['DELETE', '/api/keys/{id}']]) {
+    assert.ok(ops.some(([m, p]) => m === must[0] && p === must[1]), `${must.join(' ')} missing from the OpenAPI document`);
+  }
+  // Every listed operation reaches a handler (ids that do not exist, bodies that are not JSON:
+  // nothing changes). "no such endpoint" would mean the document lists a route the daemon lacks.
+  const throwaway = await d.session('admin', ADMIN_PASSWORD);
+  for (const [method, p] of ops) {
+    const url = p.replace('/api/model/{id}', '/api/model/no-such-id').replace('/api/keys/{id}', '/api/keys/00000000');
+    const auth = p === '/api/logout' ? throwaway : admin;
+    const body = method === 'POST' || method === 'PUT' ? (p === '/api/logout' ? '{}' : 'not json') : undefined;
+    const res = await d.req(method, url, { auth, body });
+    assert.ok(!(res.status === 404 && res.json?.error?.message === 'no such endpoint'), `${method} ${p}: ${res.status} ${res.text.slice(0, 200)}`);
+    assert.ok(res.status < 500, `${method} ${p}: ${res.status} ${res.text.slice(0, 200)}`);
+  }
+  assert.equal((await d.get(admin, '/api/session')).status, 200, 'the admin session survived');
+});
+
 test('configuration errors stop the daemon with a message (exit 2), an unreachable Redis with exit 1', async () => {
   const redis = `127.0.0.1:${stack.redisPort}`;
   const noSecret = await runDaemon(['--port', '0', '--redis', redis]);
@@ -72,6 +94,28 @@ test('configuration errors stop the daemon with a message (exit 2), an unreachab
   assert.equal(noRedis.code, 1, outputOf(noRedis));
   assert.match(outputOf(noRedis), /cannot reach Redis/);
   assert.doesNotMatch(outputOf(noRedis), /LISTENING/);
+});
+
+test('a start that cannot bind its port exits 1 without creating the first account (the one-time password is not lost)', async () => {
+  const busy = net.createServer();
+  await new Promise((resolve) => busy.listen(0, '127.0.0.1', resolve));
+  try {
+    const r = await runDaemon(['--listen', '127.0.0.1', '--port', String(busy.address().port), '--redis', `127.0.0.1:${stack.redisPort}`,
+      '--secret-file', stack.secretFile], { env: { REDIS_DB: '3' } });
+    assert.equal(r.code, 1, outputOf(r));
+    assert.match(outputOf(r), /cannot listen/);
+    assert.doesNotMatch(r.stdout, /password:/);
+    assert.equal(await stack.redis('-n', '3', 'HLEN', 'lingmo:admin:users'), '0');
+  } finally {
+    busy.close();
+  }
+  const ok = await startDaemon(stack, { env: { REDIS_DB: '3' } });
+  try {
+    assert.ok(ok.password, 'the next successful start creates the account and prints its password');
+  } finally {
+    await ok.stop();
+    await stack.redis('-n', '3', 'FLUSHDB');
+  }
 });
 
 test('settings from a config file and the environment; flags win', async () => {
@@ -189,7 +233,7 @@ test('SIGINT stops the daemon like SIGTERM (exit 0)', async () => {
   assert.equal((await c.healthz()).status, 200);
   const ms = await c.stop({ signal: 'SIGINT' });
   assert.ok(ms < 3000, `${ms} ms`);
-  assert.match(c.stdout, /stopped/);
+  assert.match(c.output(), /stopped/);
 });
 
 test('graceful shutdown: SIGTERM during a request in flight lets it finish, refuses new connections, exits 0', async () => {
@@ -214,7 +258,7 @@ test('graceful shutdown: SIGTERM during a request in flight lets it finish, refu
   assert.equal(status, 200, received);
   assert.match(received, /"token":"[0-9a-f]{64}"/);
   await c.waitStopped({ timeout: 5000, what: 'SIGTERM' });
-  assert.match(c.stdout, /signal 15: stopping/);
+  assert.match(c.output(), /signal 15: stopping/);
 });
 
 test('graceful shutdown: a login being hashed when SIGTERM arrives still gets its answer', async () => {

@@ -163,15 +163,22 @@ test('export: providers with sealed keys, key hashes, settings, the secret key i
   assert.deepEqual(Object.fromEntries(plain.json.providers.map((p) => [p.id, p.api_key])), { v1: 'sk-v1', v2: 'sk-v2' });
   assert.ok(plain.json.providers.every((p) => p.api_key_sealed === undefined));
   assert.ok(!plain.text.includes(stack.key), 'gateway key secrets were never stored');
+  assert.ok(!open.output().includes('sk-v1') && !open.output().includes('sk-v2'), 'the plain keys are not logged');
 });
 
-test('export with include_secrets=1 (vendor keys in plain text) is written to the audit log', async () => {
+test('export with include_secrets=1 (vendor keys in plain text) is written to the audit log, distinguishable from a sealed export', async () => {
+  await open.get(admin, '/api/config/export');
   await open.get(admin, '/api/config/export?include_secrets=1');
-  const entries = await auditFromRedis(stack);
-  const hit = entries.find((e) => e.action === 'config.export');
-  assert.ok(hit, `no config.export entry; newest entries: ${JSON.stringify(entries.slice(0, 3))}`);
-  assert.equal(hit.user, 'admin');
-  assert.match(hit.target, /\/api\/config\/export/);
+  const entries = (await auditFromRedis(stack)).filter((e) => e.action.startsWith('config.export'));
+  assert.ok(entries.length >= 2, `no config.export entries: ${JSON.stringify((await auditFromRedis(stack)).slice(0, 3))}`);
+  const [plain, sealed] = entries;   // newest first
+  for (const e of [plain, sealed]) {
+    assert.equal(e.user, 'admin');
+    assert.equal(e.status, 200);
+    assert.match(e.target, /^\/api\/config\/export/);
+  }
+  assert.notDeepEqual([plain.action, plain.target], [sealed.action, sealed.target],
+    `an auditor cannot tell the plain-text export from the sealed one: ${JSON.stringify(plain)} vs ${JSON.stringify(sealed)}`);
 });
 
 test('export and import are admin-only (a viewer gets 403 forbidden)', async () => {
@@ -253,12 +260,20 @@ test('import into another installation (other Redis DB, other secret key): plain
 
 test('import validates settings like PUT /api/settings: bad values and unknown names are refused, not stored', async () => {
   const before = await stack.redis('HGETALL', 'lingmo:settings');
-  const r = await open.post(admin, '/api/config/import', { lingmo_export: 1, settings: { threshold: '7', auto_switch: 'maybe', no_such_setting: 'x' } });
+  const r = await open.post(admin, '/api/config/import', { lingmo_export: 1, settings: { threshold: '7', warn_levels: '2,x', no_such_setting: 'x' } });
   assert.equal(r.status, 200, r.text);
   const stored = await stack.redis('HGETALL', 'lingmo:settings');
-  // Clean up before asserting, so a failure does not leak into later files' expectations.
-  await stack.redis('HDEL', 'lingmo:settings', 'no_such_setting', 'auto_switch');
+  await stack.redis('HDEL', 'lingmo:settings', 'no_such_setting', 'warn_levels');   // clean up before asserting
   await stack.redis('HSET', 'lingmo:settings', 'threshold', '0.9');
   assert.equal(stored, before, `import stored unvalidated settings; answer ${r.text}`);
-  assert.equal(r.json.failed.length, 3, r.text);
+  assert.deepEqual(r.json.failed.map((f) => f.item).sort(), ['setting no_such_setting', 'setting threshold', 'setting warn_levels']);
+});
+
+test('import refuses an auto_switch value PUT /api/settings could never write ("maybe" would read as on)', async () => {
+  const r = await open.post(admin, '/api/config/import', { lingmo_export: 1, settings: { auto_switch: 'maybe' } });
+  const stored = await stack.redis('HGET', 'lingmo:settings', 'auto_switch');
+  await stack.redis('HDEL', 'lingmo:settings', 'auto_switch');
+  assert.equal(r.status, 200, r.text);
+  assert.equal(stored, '', `auto_switch=${stored} was stored; answer ${r.text}`);
+  assert.deepEqual(r.json.failed.map((f) => f.item), ['setting auto_switch']);
 });
