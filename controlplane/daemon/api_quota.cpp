@@ -1,6 +1,8 @@
 // GET /api/quota/stat: per provider and rule, the window's use, limit, percent, the burn rate over
 // the last hour, when the switch threshold will be reached at that pace, and the next reset; with
 // the provider's observed state (parked until when, and why).
+// POST /api/quota/{provider}/{rule}/used {"used": N}: manual entry of what a vendor without a
+// balance API says is used so far in the current window (in the rule's units; currency for cost).
 // GET /metrics: Prometheus text — today's requests, tokens, failures and cost per provider (the
 // data plane's usage counters) and each quota rule's used share.
 #include <chrono>
@@ -8,6 +10,8 @@
 
 #include "api.h"
 #include "config/schema.h"
+#include "quota/rules.h"
+#include "quota/tz.h"
 #include "quota_view.h"
 #include "usage/ledger.h"
 #include "util/json.h"
@@ -78,6 +82,35 @@ void register_quota_routes(Router& r) {
         first = false;
       }
     return ok_raw(body + "}}");
+  });
+
+  r.route("POST", "/api/quota/([A-Za-z0-9_.-]{1,64})/([0-9]{1,3})/used", Access::kWrite, "quota.set_used", [&app](const Call& c) {
+    rapidjson::Document d;
+    Reply err;
+    if (!parse_body(c, d, err)) return err;
+    auto used = d.FindMember("used");
+    if (used == d.MemberEnd() || !used->value.IsNumber() || used->value.GetDouble() < 0)
+      return bad_request("used must be a number >= 0 (the rule's units; currency for cost rules)");
+    std::string id = c.req.matches[1];
+    size_t index = std::stoul(c.req.matches[2]);
+    auto stored = app.redis.get_string({"HGET", schema::kProviders, id});
+    if (!stored) return storage_error(stored.error());
+    auto p = schema::provider_from_json(stored.value());
+    if (stored.value().empty() || !p) return not_found("provider " + id);
+    if (index >= p.value().quotas.size()) return not_found("quota rule " + std::to_string(index) + " of " + id);
+    const quota::Rule& rule = p.value().quotas[index];
+    auto zone = quota::TimeZone::load(rule.tz);
+    if (!zone) return bad_request(zone.error());
+    int64_t now = now_ms();
+    auto span = rule.span(now / 1000, *zone.value());
+    std::string key = quota::counter_key(id, index, span.id);
+    int64_t value = quota::limit_from_units(rule.metric, used->value.GetDouble());
+    if (auto w = app.redis.run({"HSET", key, quota::counter_field(rule.metric), std::to_string(value)}); !w) return storage_error(w.error());
+    // Kept an hour past the window's end, as the data plane keeps its own counters.
+    if (rule.window != quota::Window::kOneOff) app.redis.run({"EXPIRE", key, std::to_string(span.end_s - now / 1000 + 3600)});
+    app.notify_change("quota");
+    return ok_raw("{\"provider\":" + json::quote(id) + ",\"rule\":" + std::to_string(index) + ",\"window\":" + json::quote(span.id) +
+                  ",\"used\":" + num(quota::limit_to_units(rule.metric, value)) + "}");
   });
 
   r.route("GET", "/metrics", Access::kPublic, "", [&app](const Call&) {

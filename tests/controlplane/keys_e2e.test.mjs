@@ -173,6 +173,31 @@ test('reorder through the API changes which provider nginx uses first within a s
   }, { timeout: 1000 });
 });
 
+test('manual quota entry: "used so far" entered through the API makes nginx switch providers at the threshold', async () => {
+  // v1 gets a daily request quota of 100 (switch at 99); nothing counted yet, so it serves.
+  const up = await d.put(admin, '/api/model/v1', { quotas: ['requests/day=100'] });
+  assert.equal(up.status, 200, up.text);
+  await stack.msUntilProvider('v1', async () => {}, { timeout: 1000 });
+  // The vendor's console says 99 are used: enter it; the next requests go to v2.
+  const bad = await d.post(admin, '/api/quota/v1/0/used', { used: -1 });
+  assert.equal(bad.status, 400, bad.text);
+  assert.equal((await d.post(admin, '/api/quota/v1/7/used', { used: 1 })).status, 404);
+  const ms = await stack.msUntilProvider('v2', async () => {
+    const r = await d.post(admin, '/api/quota/v1/0/used', { used: 99 });
+    assert.equal(r.status, 200, r.text);
+    assert.equal(r.json.used, 99);
+  }, { timeout: 1000 });
+  assert.ok(ms <= 1000);
+  const stat = await d.get(admin, '/api/quota/stat');
+  const rule = stat.json.rules.find((x) => x.provider === 'v1' && x.rule === 0);
+  assert.ok(rule.used >= 99, JSON.stringify(rule));
+  assert.equal(rule.limit, 100);
+  // Back to normal for the tests after this one.
+  assert.equal((await d.put(admin, '/api/model/v1', { quotas: [] })).status, 200);
+  await stack.resetParks();
+  await stack.msUntilProvider('v1', async () => {}, { timeout: 1500 });
+});
+
 test('a provider deleted through the API stops serving its model within a second', async () => {
   assert.equal((await d.del(admin, '/api/model/cp-new')).status, 200);
   await chatStatusWithin(stack.key, 'cp-new-model', 404);
