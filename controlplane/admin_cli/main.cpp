@@ -7,7 +7,9 @@
 
 #include <chrono>
 #include <cstdlib>
+#include <cstdio>
 #include <fstream>
+#include <sstream>
 #include <iostream>
 #include <sys/stat.h>
 
@@ -80,17 +82,61 @@ int main(int argc, char** argv) {
   // gen-secret
   auto* gen = app.add_subcommand("gen-secret", "write a new random 256-bit secret key file (mode 0600)");
   std::string gen_path;
-  bool gen_force = false;
+  bool gen_force = false, gen_rotate = false;
   gen->add_option("file", gen_path, "where to write it")->required();
   gen->add_flag("--force", gen_force, "overwrite an existing file");
+  gen->add_flag("--rotate", gen_rotate, "put a new key first in an existing key file, keeping the old ones "
+                                        "(then reload nginx, restart the daemon, run rotate-secret)");
   gen->callback([&] {
     struct stat st {};
-    if (!gen_force && stat(gen_path.c_str(), &st) == 0) die(gen_path + " exists (use --force to overwrite)");
+    bool exists = stat(gen_path.c_str(), &st) == 0;
+    std::string keep;
+    if (gen_rotate) {
+      if (!exists) die(gen_path + " does not exist: nothing to rotate");
+      auto current = must(crypto::SecretKey::load_file(gen_path), "secret");  // the old keys must be readable
+      std::ifstream in(gen_path);
+      std::stringstream ss;
+      ss << in.rdbuf();
+      keep = ss.str();
+      if (current.previous_count() == 0 && keep.find('\n') == std::string::npos) keep = current.hex() + "\n";
+    } else if (!gen_force && exists) {
+      die(gen_path + " exists (use --force to overwrite, or --rotate to add a new key)");
+    }
     umask(077);
-    std::ofstream f(gen_path, std::ios::trunc);
-    if (!f) die("cannot write " + gen_path);
-    f << crypto::SecretKey::generate().hex() << "\n";
-    std::cout << "secret key written to " << gen_path << "\n";
+    std::string tmp = gen_path + ".tmp";
+    {
+      std::ofstream f(tmp, std::ios::trunc);
+      if (!f) die("cannot write " + tmp);
+      auto fresh = crypto::SecretKey::generate();
+      f << fresh.hex() << "\n" << keep;
+      if (!f.flush()) die("cannot write " + tmp);
+      if (gen_rotate) std::cout << "new key " << fresh.id() << " added first to " << gen_path << "\n";
+    }
+    if (std::rename(tmp.c_str(), gen_path.c_str()) != 0) die("cannot replace " + gen_path);  // never a half-written key file
+    if (!gen_rotate) std::cout << "secret key written to " << gen_path << "\n";
+  });
+
+  // rotate-secret
+  auto* rot = app.add_subcommand("rotate-secret", "re-seal every stored vendor key with the first key of the key file");
+  rot->callback([&] {
+    auto key = load_secret(g);
+    auto r = open_redis(g);
+    int resealed = 0, current = 0;
+    for (const auto& [id, json] : must(r->hgetall(schema::kProviders), "HGETALL")) {
+      auto p = must(schema::provider_from_json(json), "provider " + id);
+      if (p.api_key_sealed.empty() || !key.is_stale(p.api_key_sealed)) {
+        ++current;
+        continue;
+      }
+      auto plain = key.decrypt(p.api_key_sealed, p.id);
+      if (!plain) die("provider " + id + ": " + plain.error() + " (is the old key still in the key file?)");
+      p.api_key_sealed = key.encrypt(plain.value(), p.id);
+      must(r->run({"HSET", schema::kProviders, id, schema::to_json(p)}), "HSET");
+      ++resealed;
+    }
+    if (resealed) notify_change(*r, "provider");
+    std::cout << resealed << " vendor key(s) re-sealed with key " << key.id() << ", " << current
+              << " already current; once every nginx and daemon uses this key file, the old lines can go\n";
   });
 
   // provider ...

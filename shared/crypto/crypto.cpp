@@ -84,6 +84,28 @@ Result<std::string> base64_decode(std::string_view text) {
 }
 
 Result<SecretKey> SecretKey::parse(std::string_view material) {
+  // One key (the usual file, or 32 raw bytes that may contain a newline), else one per line.
+  auto single = parse_one(material);
+  if (single) return single;
+  std::vector<SecretKey> keys;
+  for (size_t pos = 0; pos < material.size();) {
+    size_t nl = material.find('\n', pos);
+    std::string_view line = trim(material.substr(pos, nl == std::string_view::npos ? std::string_view::npos : nl - pos));
+    if (!line.empty() && line.front() != '#') {
+      auto k = parse_one(line);
+      if (!k) return Result<SecretKey>::fail("key " + std::to_string(keys.size() + 1) + ": " + k.error());
+      keys.push_back(std::move(k.value()));
+    }
+    if (nl == std::string_view::npos) break;
+    pos = nl + 1;
+  }
+  if (keys.empty()) return single;
+  SecretKey current = keys.front();
+  current.previous_.assign(keys.begin() + 1, keys.end());
+  return current;
+}
+
+Result<SecretKey> SecretKey::parse_one(std::string_view material) {
   std::string raw;
   std::string_view t = trim(material);
   if (t.size() == 64) {
@@ -112,7 +134,7 @@ Result<SecretKey> SecretKey::load_file(const std::string& path) {
   if (!f) return Result<SecretKey>::fail("cannot open secret key file \"" + path + "\"");
   std::stringstream ss;
   ss << f.rdbuf();
-  auto k = parse(ss.str());
+  auto k = parse(ss.str());  // one key, or a keyring (one per line)
   if (!k) return Result<SecretKey>::fail("secret key file \"" + path + "\": " + k.error());
   return k;
 }
@@ -139,14 +161,27 @@ std::string SecretKey::encrypt(std::string_view plaintext, std::string_view aad)
   return std::string(kPrefix) + ":" + id_ + ":" + base64_encode(blob);
 }
 
+bool SecretKey::is_stale(std::string_view sealed) const {
+  size_t p1 = sealed.find(':');
+  size_t p2 = p1 == std::string_view::npos ? p1 : sealed.find(':', p1 + 1);
+  return p2 != std::string_view::npos && sealed.substr(p1 + 1, p2 - p1 - 1) != id_;
+}
+
 Result<std::string> SecretKey::decrypt(std::string_view sealed, std::string_view aad) const {
   using R = Result<std::string>;
   size_t p1 = sealed.find(':');
   size_t p2 = p1 == std::string_view::npos ? p1 : sealed.find(':', p1 + 1);
   if (p2 == std::string_view::npos || sealed.substr(0, p1) != kPrefix) return R::fail("not an lmk1 sealed value");
-  if (sealed.substr(p1 + 1, p2 - p1 - 1) != id_)
-    return R::fail("sealed with another secret key (id " + std::string(sealed.substr(p1 + 1, p2 - p1 - 1)) + ", ours " + id_ + ")");
-  auto blob = base64_decode(sealed.substr(p2 + 1));
+  std::string_view id = sealed.substr(p1 + 1, p2 - p1 - 1);
+  if (id == id_) return open(sealed.substr(p2 + 1), aad, key_);
+  for (const auto& old : previous_)
+    if (id == old.id_) return open(sealed.substr(p2 + 1), aad, old.key_);
+  return R::fail("sealed with another secret key (id " + std::string(id) + ", ours " + id_ + ")");
+}
+
+Result<std::string> SecretKey::open(std::string_view body, std::string_view aad, const std::array<unsigned char, 32>& key) const {
+  using R = Result<std::string>;
+  auto blob = base64_decode(body);
   if (!blob || blob.value().size() < kNonceLen + kTagLen) return R::fail("sealed value is corrupt");
   const std::string& b = blob.value();
   size_t ct_len = b.size() - kNonceLen - kTagLen;
@@ -158,7 +193,7 @@ Result<std::string> SecretKey::decrypt(std::string_view sealed, std::string_view
   std::copy(bytes + kNonceLen + ct_len, bytes + b.size(), tag);
   bool ok = ctx && EVP_DecryptInit_ex(ctx.get(), EVP_aes_256_gcm(), nullptr, nullptr, nullptr) == 1 &&
             EVP_CIPHER_CTX_ctrl(ctx.get(), EVP_CTRL_GCM_SET_IVLEN, kNonceLen, nullptr) == 1 &&
-            EVP_DecryptInit_ex(ctx.get(), nullptr, nullptr, key_.data(), bytes) == 1 &&
+            EVP_DecryptInit_ex(ctx.get(), nullptr, nullptr, key.data(), bytes) == 1 &&
             EVP_DecryptUpdate(ctx.get(), nullptr, &len, reinterpret_cast<const unsigned char*>(aad.data()),
                               static_cast<int>(aad.size())) == 1 &&
             EVP_DecryptUpdate(ctx.get(), reinterpret_cast<unsigned char*>(pt.data()), &len, bytes + kNonceLen,

@@ -234,3 +234,26 @@ TEST_CASE("decrypt rejects values that are not well-formed lmk1 blobs", "[crypto
   std::string truncated = with_payload(sealed, [](std::string& b) { b.resize(27); });  // < nonce + tag
   CHECK_THAT(key.decrypt(truncated, "p1").error(), Catch::Contains("corrupt"));
 }
+
+TEST_CASE("key rotation: a key file with several keys seals with the first and unseals with any", "[crypto]") {
+  auto old_key = crypto::SecretKey::generate();
+  auto new_key = crypto::SecretKey::generate();
+  std::string sealed_old = old_key.encrypt("sk-vendor-1", "p1");
+  auto ring = crypto::SecretKey::parse(new_key.hex() + "\n# the key it replaces\n" + old_key.hex() + "\n");
+  REQUIRE(ring);
+  CHECK(ring->id() == new_key.id());
+  CHECK(ring->previous_count() == 1);
+  CHECK(ring->decrypt(sealed_old, "p1").value() == "sk-vendor-1");  // old values still open
+  CHECK(ring->is_stale(sealed_old));
+  std::string resealed = ring->encrypt("sk-vendor-1", "p1");
+  CHECK_FALSE(ring->is_stale(resealed));
+  CHECK(resealed.find(":" + new_key.id() + ":") != std::string::npos);
+  CHECK(new_key.decrypt(resealed, "p1").value() == "sk-vendor-1");
+  CHECK_FALSE(old_key.decrypt(resealed, "p1"));     // the old key alone cannot open new values
+  CHECK_FALSE(ring->decrypt(sealed_old, "p2"));     // the provider id still binds
+  auto other = crypto::SecretKey::generate();
+  auto err = ring->decrypt(other.encrypt("x", "p1"), "p1");
+  REQUIRE_FALSE(err);
+  CHECK_THAT(err.error(), Catch::Contains(other.id()));
+  CHECK_FALSE(crypto::SecretKey::parse(new_key.hex() + "\nnot-a-key\n"));
+}
