@@ -68,6 +68,8 @@ void register_system_routes(Router& r);
 void register_quota_routes(Router& r);  // also GET /metrics
 void register_config_routes(Router& r);  // export / import
 class Outbound;
+class Dispatcher;
+void register_alert_routes(Router& r, Dispatcher& dispatcher);
 void register_test_routes(Router& r, const Outbound& outbound);  // POST /api/model/test
 
 // Whether `origin` is in the comma-separated ALLOWED_ORIGINS list (CORS).

@@ -14,6 +14,7 @@
 #include <thread>
 
 #include "api.h"
+#include "alerts.h"
 #include "outbound.h"
 #include "quota_view.h"
 
@@ -85,6 +86,9 @@ int main(int argc, char** argv) {
   if (!allow) return spdlog::critical("OUTBOUND_ALLOW: {}", allow.error()), 2;
   cp::Outbound outbound(allow.value());
   cp::register_test_routes(router, outbound);
+  cp::Dispatcher dispatcher(app.redis, app.secret, outbound);
+  dispatcher.start();
+  cp::register_alert_routes(router, dispatcher);
   server.Options(R"(/api/.*)", [&app](const httplib::Request& req, httplib::Response& res) {
     // CORS preflight for the UI when it is served from another origin (ALLOWED_ORIGINS).
     std::string origin = req.get_header_value("Origin");
@@ -134,6 +138,7 @@ int main(int argc, char** argv) {
   });
 
   cp::QuotaSampler sampler(app.redis, cfg.sample_interval_s);
+  sampler.on_sampled([&](int64_t now) { cp::evaluate_alerts(app.redis, dispatcher, now); });
   sampler.start();
   spdlog::info("listening on {}:{} (Redis {})", cfg.listen, bound, cfg.redis);
   std::cout << "LISTENING " << cfg.listen << ":" << bound << std::endl;  // for scripts and tests
@@ -143,6 +148,7 @@ int main(int argc, char** argv) {
     waiter.join();
   }
   sampler.stop();
+  dispatcher.stop();
   spdlog::info("stopped");
   return 0;
 }

@@ -6,6 +6,7 @@
 
 #include <chrono>
 #include <cstring>
+#include <algorithm>
 #include <memory>
 
 namespace lingmo::cp {
@@ -32,8 +33,8 @@ bool parse_url(const std::string& url, UrlParts& out, std::string& error) {
   };
   out.scheme = part(CURLUPART_SCHEME);
   out.host = part(CURLUPART_HOST);
-  if (out.scheme != "http" && out.scheme != "https") {
-    error = "only http and https URLs are allowed";
+  if (out.scheme != "http" && out.scheme != "https" && out.scheme != "smtp" && out.scheme != "smtps") {
+    error = "only http and https URLs (smtp and smtps for e-mail) are allowed";
     return false;
   }
   out.port = std::atol(part(CURLUPART_PORT, CURLU_DEFAULT_PORT).c_str());
@@ -113,6 +114,10 @@ OutboundResult Outbound::request(const std::string& method, const std::string& u
   OutboundResult r;
   UrlParts target;
   if (!parse_url(url, target, r.error)) return r;
+  if (target.scheme != "http" && target.scheme != "https") {
+    r.error = "only http and https URLs are allowed";
+    return r;
+  }
   std::unique_ptr<CURL, decltype(&curl_easy_cleanup)> easy(curl_easy_init(), curl_easy_cleanup);
   curl_slist* resolve = nullptr;
   curl_slist* hdrs = nullptr;
@@ -164,6 +169,67 @@ OutboundResult Outbound::request(const std::string& method, const std::string& u
     r.error = err[0] ? err : curl_easy_strerror(rc);
     if (rc == CURLE_WRITE_ERROR) r.error = "the answer is larger than 1 MB";
   }
+  return r;
+}
+
+OutboundResult Outbound::send_mail(const std::string& smtp_url, const std::string& user, const std::string& password,
+                                   const std::string& from, const std::vector<std::string>& to, const std::string& message,
+                                   long timeout_ms) const {
+  OutboundResult r;
+  UrlParts target;
+  if (!parse_url(smtp_url, target, r.error)) return r;
+  if (target.scheme != "smtp" && target.scheme != "smtps") {
+    r.error = "an SMTP server URL starts with smtp:// or smtps://";
+    return r;
+  }
+  if (to.empty()) {
+    r.error = "no recipient";
+    return r;
+  }
+  std::string pinned;
+  if (!resolve_checked(target.host, allow_, pinned, r.error)) return r;
+  bool v6 = pinned.find(':') != std::string::npos;
+  std::unique_ptr<curl_slist, decltype(&curl_slist_free_all)> resolve(
+      curl_slist_append(nullptr, (target.host + ":" + std::to_string(target.port) + ":" + (v6 ? "[" + pinned + "]" : pinned)).c_str()),
+      curl_slist_free_all);
+  curl_slist* rcpt = nullptr;
+  for (const auto& t : to) rcpt = curl_slist_append(rcpt, ("<" + t + ">").c_str());
+  std::unique_ptr<curl_slist, decltype(&curl_slist_free_all)> rcpt_guard(rcpt, curl_slist_free_all);
+  std::unique_ptr<CURL, decltype(&curl_easy_cleanup)> easy(curl_easy_init(), curl_easy_cleanup);
+  CURL* c = easy.get();
+  struct Upload {
+    const std::string* data;
+    size_t pos = 0;
+  } up{&message};
+  auto reader = +[](char* buf, size_t size, size_t n, void* p) -> size_t {
+    auto* u = static_cast<Upload*>(p);
+    size_t len = std::min(size * n, u->data->size() - u->pos);
+    std::memcpy(buf, u->data->data() + u->pos, len);
+    u->pos += len;
+    return len;
+  };
+  curl_easy_setopt(c, CURLOPT_URL, smtp_url.c_str());
+  curl_easy_setopt(c, CURLOPT_RESOLVE, resolve.get());
+  curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "smtp,smtps");
+  curl_easy_setopt(c, CURLOPT_USE_SSL, static_cast<long>(CURLUSESSL_TRY));
+  curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+  curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, timeout_ms);
+  curl_easy_setopt(c, CURLOPT_MAIL_FROM, ("<" + from + ">").c_str());
+  curl_easy_setopt(c, CURLOPT_MAIL_RCPT, rcpt);
+  if (!user.empty()) {
+    curl_easy_setopt(c, CURLOPT_USERNAME, user.c_str());
+    curl_easy_setopt(c, CURLOPT_PASSWORD, password.c_str());
+  }
+  curl_easy_setopt(c, CURLOPT_READFUNCTION, reader);
+  curl_easy_setopt(c, CURLOPT_READDATA, &up);
+  curl_easy_setopt(c, CURLOPT_UPLOAD, 1L);
+  char err[CURL_ERROR_SIZE] = {0};
+  curl_easy_setopt(c, CURLOPT_ERRORBUFFER, err);
+  auto t0 = std::chrono::steady_clock::now();
+  CURLcode rc = curl_easy_perform(c);
+  r.latency_ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0).count();
+  curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &r.status);
+  if (rc != CURLE_OK) r.error = err[0] ? err : curl_easy_strerror(rc);
   return r;
 }
 

@@ -27,6 +27,11 @@ class Outbound {
   // `headers`: "Name: value" lines. `proxy`: optional proxy URL (checked by the guard too).
   OutboundResult request(const std::string& method, const std::string& url, const std::string& body,
                          const std::vector<std::string>& headers, const std::string& proxy, long timeout_ms) const;
+  // One e-mail over SMTP (smtp:// or smtps://; STARTTLS when the server offers it), same guard.
+  // `message`: RFC 5322 text with CRLF lines. status: 250 when the server accepted it.
+  OutboundResult send_mail(const std::string& smtp_url, const std::string& user, const std::string& password,
+                           const std::string& from, const std::vector<std::string>& to, const std::string& message,
+                           long timeout_ms) const;
 
  private:
   std::vector<net::Cidr> allow_;

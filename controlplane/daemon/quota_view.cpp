@@ -67,6 +67,7 @@ void QuotaSampler::sample_once(int64_t now) {
     redis_.run({"LTRIM", key, "-90", "-1"});
     redis_.run({"PEXPIRE", key, std::to_string(2 * 3600 * 1000)});
   }
+  if (after_) after_(now);
 }
 
 void QuotaSampler::start() {

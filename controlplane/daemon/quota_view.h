@@ -5,6 +5,7 @@
 #pragma once
 #include <atomic>
 #include <condition_variable>
+#include <functional>
 #include <mutex>
 #include <string>
 #include <thread>
@@ -31,6 +32,8 @@ Result<std::vector<RuleView>> read_quota(RedisPool& redis, int64_t now_ms, doubl
 class QuotaSampler {
  public:
   QuotaSampler(RedisPool& redis, int interval_s) : redis_(redis), interval_s_(interval_s) {}
+  // Runs after each sampling, under the same lease (the alert engine).
+  void on_sampled(std::function<void(int64_t now_ms)> f) { after_ = std::move(f); }
   ~QuotaSampler() { stop(); }
   void start();
   void stop();
@@ -44,6 +47,7 @@ class QuotaSampler {
   std::condition_variable cv_;
   bool stopping_ = false;
   std::string instance_;
+  std::function<void(int64_t)> after_;
 };
 
 }  // namespace lingmo::cp

@@ -1,0 +1,236 @@
+// Alert channels and rules, test-send and delivery history:
+//   GET/POST /api/alerts/channels, PUT/DELETE /api/alerts/channels/{id}, POST /api/alerts/channels/{id}/test
+//   GET/POST /api/alerts/rules, PUT/DELETE /api/alerts/rules/{id}
+//   GET /api/alerts/deliveries?channel=&limit=
+// Webhook URLs (they carry the token), signing secrets and SMTP passwords are sealed like vendor
+// keys and never shown again: the API shows the URL's scheme and host only.
+#include <algorithm>
+#include <chrono>
+
+#include "alerts.h"
+#include "api.h"
+#include "crypto/crypto.h"
+#include "translate/jsonv.h"
+#include "util/json.h"
+
+namespace lingmo::cp {
+
+namespace {
+
+namespace jv = translate::jv;
+using rapidjson::Value;
+
+constexpr const char* kChannels = "lingmo:alert:channels";
+constexpr const char* kRules = "lingmo:alert:rules";
+
+int64_t now_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+}
+
+std::string url_head(const std::string& url) {  // "https://oapi.dingtalk.com/…"
+  size_t scheme = url.find("://");
+  if (scheme == std::string::npos) return "…";
+  size_t path = url.find('/', scheme + 3);
+  return url.substr(0, path == std::string::npos ? url.size() : path) + (path == std::string::npos ? "" : "/…");
+}
+
+template <class F>
+bool is_one_of(const std::string& v, const F& list) {
+  return std::any_of(std::begin(list), std::end(list), [&](const char* x) { return v == x; });
+}
+
+std::string channel_view(App& app, const std::string& json) {
+  rapidjson::Document c;
+  c.Parse(json.c_str());
+  if (c.HasParseError() || !c.IsObject()) return "null";
+  auto& a = c.GetAllocator();
+  std::string id = json::get_string(c, "id");
+  if (std::string sealed = json::get_string(c, "url_sealed"); !sealed.empty()) {
+    auto url = app.secret.decrypt(sealed, "alert-channel:" + id);
+    jv::add(c, "url", url ? url_head(url.value()) : std::string("(sealed with another secret key)"), a);
+  }
+  c.AddMember("has_secret", !json::get_string(c, "secret_sealed").empty() || !json::get_string(c, "smtp_password_sealed").empty(), a);
+  for (const char* k : {"url_sealed", "secret_sealed", "smtp_password_sealed"}) c.RemoveMember(k);
+  return jv::stringify(c);
+}
+
+// Applies a channel body to `c` (new or stored). False with `error` on bad input.
+bool apply_channel(App& app, const Value& body, rapidjson::Document& c, std::string& error) {
+  auto& a = c.GetAllocator();
+  std::string id = json::get_string(c, "id");
+  auto set_str = [&](const char* k, std::string v) {
+    c.RemoveMember(k);
+    jv::add(c, k, v, a);
+  };
+  auto seal = [&](const char* k, const std::string& v) { set_str(k, v.empty() ? v : app.secret.encrypt(v, "alert-channel:" + id)); };
+  for (const char* k : {"name", "type", "url", "secret", "chat_id", "smtp_user", "smtp_password", "from"})
+    if (const Value* v = jv::get(body, k); v && !v->IsString()) return error = std::string(k) + " must be a string", false;
+  if (body.HasMember("name")) set_str("name", json::get_string(body, "name"));
+  if (body.HasMember("type")) set_str("type", json::get_string(body, "type"));
+  std::string type = json::get_string(c, "type");
+  if (!is_one_of(type, kChannelTypes))
+    return error = "type must be one of webhook, dingtalk, feishu, wecom, slack, telegram, email", false;
+  if (const Value* url = jv::get(body, "url")) {
+    std::string u = url->GetString();
+    bool smtp = u.rfind("smtp://", 0) == 0 || u.rfind("smtps://", 0) == 0;
+    bool http = u.rfind("http://", 0) == 0 || u.rfind("https://", 0) == 0;
+    if (type == "email" ? !smtp : !http)
+      return error = type == "email" ? "an e-mail channel's url is the SMTP server: smtp://host:587 or smtps://host:465"
+                                     : "url must start with http:// or https://", false;
+    if (type == "email") set_str("url", u);
+    else seal("url_sealed", u);
+  }
+  if (body.HasMember("secret")) seal("secret_sealed", json::get_string(body, "secret"));
+  if (body.HasMember("smtp_password")) seal("smtp_password_sealed", json::get_string(body, "smtp_password"));
+  for (const char* k : {"chat_id", "smtp_user", "from"})
+    if (body.HasMember(k)) set_str(k, json::get_string(body, k));
+  if (const Value* to = jv::get(body, "to")) {
+    if (!to->IsArray()) return error = "to must be an array of addresses", false;
+    for (const auto& t : to->GetArray())
+      if (!t.IsString() || std::string(t.GetString()).find('@') == std::string::npos || std::string(t.GetString()).find_first_of("\r\n<>") != std::string::npos)
+        return error = "to must be an array of e-mail addresses", false;
+    c.RemoveMember("to");
+    c.AddMember("to", Value(*to, a), a);
+  }
+  if (const Value* e = jv::get(body, "enabled")) {
+    if (!e->IsBool()) return error = "enabled must be true or false", false;
+    c.RemoveMember("enabled");
+    c.AddMember("enabled", e->GetBool(), a);
+  }
+  if (!c.HasMember("enabled")) c.AddMember("enabled", true, a);
+  if (type == "email") {
+    if (json::get_string(c, "url").empty() || json::get_string(c, "from").empty() || !jv::get(c, "to"))
+      return error = "an e-mail channel needs url (the SMTP server), from and to", false;
+  } else if (json::get_string(c, "url_sealed").empty()) {
+    return error = "url is required", false;
+  }
+  if (type == "telegram" && json::get_string(c, "chat_id").empty()) return error = "a telegram channel needs chat_id", false;
+  return true;
+}
+
+Reply list_of(App& app, const char* hash, const char* name, bool channels) {
+  auto all = app.redis.hgetall(hash);
+  if (!all) return storage_error(all.error());
+  std::string body = std::string("{\"") + name + "\":[";
+  bool first = true;
+  for (const auto& [id, json] : all.value()) {
+    body += (first ? "" : ",") + (channels ? channel_view(app, json) : json);
+    first = false;
+  }
+  return ok_raw(body + "]}");
+}
+
+bool apply_rule(App& app, const Value& body, rapidjson::Document& r, std::string& error) {
+  auto& a = r.GetAllocator();
+  if (const Value* e = jv::get(body, "event")) {
+    if (!e->IsString() || !is_one_of(e->GetString(), kAlertEvents))
+      return error = "event must be one of warn_level, switched, exhausted, key_invalid, all_exhausted", false;
+    r.RemoveMember("event");
+    jv::add(r, "event", jv::sv(e), a);
+  }
+  if (json::get_string(r, "event").empty()) return error = "event is required", false;
+  if (const Value* ch = jv::get(body, "channels")) {
+    if (!ch->IsArray() || ch->Empty()) return error = "channels must be a non-empty array of channel ids", false;
+    for (const auto& c : ch->GetArray()) {
+      if (!c.IsString()) return error = "channels must be a non-empty array of channel ids", false;
+      auto exists = app.redis.run({"HEXISTS", kChannels, c.GetString()});
+      if (!exists || exists.value()->integer == 0) return error = std::string("no channel ") + c.GetString(), false;
+    }
+    r.RemoveMember("channels");
+    r.AddMember("channels", Value(*ch, a), a);
+  }
+  if (!jv::get(r, "channels")) return error = "channels is required", false;
+  if (const Value* cd = jv::get(body, "cooldown_s")) {
+    if (!cd->IsInt64() || cd->GetInt64() < 60 || cd->GetInt64() > 7 * 86400) return error = "cooldown_s must be 60..604800", false;
+    r.RemoveMember("cooldown_s");
+    r.AddMember("cooldown_s", cd->GetInt64(), a);
+  }
+  if (!r.HasMember("cooldown_s")) r.AddMember("cooldown_s", 1800, a);
+  if (const Value* e = jv::get(body, "enabled")) {
+    if (!e->IsBool()) return error = "enabled must be true or false", false;
+    r.RemoveMember("enabled");
+    r.AddMember("enabled", e->GetBool(), a);
+  }
+  if (!r.HasMember("enabled")) r.AddMember("enabled", true, a);
+  return true;
+}
+
+// Shared create/update for channels and rules: {id} from the path for updates, a new id for creates.
+Reply upsert(App& app, const Call& c, const char* hash, const std::string& path_id, bool channel) {
+  rapidjson::Document body;
+  Reply err;
+  if (!parse_body(c, body, err)) return err;
+  rapidjson::Document item;
+  std::string id = path_id;
+  if (!id.empty()) {
+    auto stored = app.redis.get_string({"HGET", hash, id});
+    if (!stored) return storage_error(stored.error());
+    if (stored.value().empty()) return not_found(std::string(channel ? "channel " : "rule ") + id);
+    item.Parse(stored.value().c_str());
+  } else {
+    id = crypto::to_hex(crypto::random_bytes(4));
+    item.SetObject();
+    jv::add(item, "id", id, item.GetAllocator());
+  }
+  std::string error;
+  if (!(channel ? apply_channel(app, body, item, error) : apply_rule(app, body, item, error))) return bad_request(error);
+  std::string json = jv::stringify(item);
+  if (auto w = app.redis.run({"HSET", hash, id, json}); !w) return storage_error(w.error());
+  return ok_raw(channel ? channel_view(app, json) : json, path_id.empty() ? 201 : 200);
+}
+
+Reply remove(App& app, const char* hash, const std::string& id, const char* what) {
+  auto del = app.redis.run({"HDEL", hash, id});
+  if (!del) return storage_error(del.error());
+  if (del.value()->integer == 0) return not_found(std::string(what) + " " + id);
+  return ok_raw("{\"ok\":true}");
+}
+
+}  // namespace
+
+void register_alert_routes(Router& r, Dispatcher& dispatcher) {
+  App& app = r.app();
+  const std::string id_re = "([0-9a-f]{8})";
+  r.route("GET", "/api/alerts/channels", Access::kRead, "", [&app](const Call&) { return list_of(app, kChannels, "channels", true); });
+  r.route("POST", "/api/alerts/channels", Access::kWrite, "alert.channel.add",
+          [&app](const Call& c) { return upsert(app, c, kChannels, "", true); });
+  r.route("PUT", "/api/alerts/channels/" + id_re, Access::kWrite, "alert.channel.update",
+          [&app](const Call& c) { return upsert(app, c, kChannels, c.req.matches[1], true); });
+  r.route("DELETE", "/api/alerts/channels/" + id_re, Access::kWrite, "alert.channel.delete",
+          [&app](const Call& c) { return remove(app, kChannels, c.req.matches[1], "channel"); });
+  r.route("POST", "/api/alerts/channels/" + id_re + "/test", Access::kWrite, "alert.channel.test", [&app, &dispatcher](const Call& c) {
+    auto stored = app.redis.get_string({"HGET", kChannels, c.req.matches[1]});
+    if (!stored) return storage_error(stored.error());
+    if (stored.value().empty()) return not_found("channel " + std::string(c.req.matches[1]));
+    alerts::Event e{"test", "info", "LingMo test alert", "If you can read this, the channel works.", "", "", now_ms()};
+    DeliveryResult res = dispatcher.send_now(stored.value(), e);
+    return ok_raw("{\"ok\":" + std::string(res.ok ? "true" : "false") + ",\"status\":" + std::to_string(res.status) +
+                  ",\"latency_ms\":" + std::to_string(res.latency_ms) + ",\"error\":" + json::quote(res.error) + "}");
+  });
+  r.route("GET", "/api/alerts/rules", Access::kRead, "", [&app](const Call&) { return list_of(app, kRules, "rules", false); });
+  r.route("POST", "/api/alerts/rules", Access::kWrite, "alert.rule.add", [&app](const Call& c) { return upsert(app, c, kRules, "", false); });
+  r.route("PUT", "/api/alerts/rules/" + id_re, Access::kWrite, "alert.rule.update",
+          [&app](const Call& c) { return upsert(app, c, kRules, c.req.matches[1], false); });
+  r.route("DELETE", "/api/alerts/rules/" + id_re, Access::kWrite, "alert.rule.delete",
+          [&app](const Call& c) { return remove(app, kRules, c.req.matches[1], "rule"); });
+  r.route("GET", "/api/alerts/deliveries", Access::kRead, "", [&app](const Call& c) {
+    size_t limit = 50;
+    try {
+      if (c.req.has_param("limit")) limit = std::min<size_t>(1000, std::stoul(c.req.get_param_value("limit")));
+    } catch (const std::exception&) {
+    }
+    std::string channel = c.req.get_param_value("channel");
+    auto rep = app.redis.run({"LRANGE", "lingmo:alert:deliveries", "0", "999"});
+    if (!rep) return storage_error(rep.error());
+    std::string body = "{\"deliveries\":[";
+    size_t n = 0;
+    for (size_t i = 0; i < rep.value()->elements && n < limit; ++i) {
+      std::string e(rep.value()->element[i]->str, rep.value()->element[i]->len);
+      if (!channel.empty() && e.find("\"channel\":" + json::quote(channel)) == std::string::npos) continue;
+      body += (n++ ? "," : "") + e;
+    }
+    return ok_raw(body + "]}");
+  });
+}
+
+}  // namespace lingmo::cp
