@@ -37,7 +37,15 @@ void Dispatcher::start(int threads) {
         queue_.pop_front();
         lock.unlock();
         auto json = redis_.get_string({"HGET", kChannels, job.first});
+        bool enabled = false;
         if (json && !json.value().empty()) {
+          rapidjson::Document c;
+          c.Parse(json.value().c_str());
+          enabled = !c.HasParseError() && json::get_bool(c, "enabled", true);
+        }
+        if (!json || json.value().empty()) {
+          record(job.first, job.second, DeliveryResult{false, 0, 0, "the channel no longer exists"});
+        } else if (enabled) {
           try {
             send_now(json.value(), job.second);
           } catch (const std::exception& e) {
@@ -50,9 +58,11 @@ void Dispatcher::start(int threads) {
 }
 
 void Dispatcher::stop() {
+  cancel_ = true;
   {
     std::lock_guard<std::mutex> lock(mu_);
     stopping_ = true;
+    queue_.clear();  // not yet sent: dropped (a stopping daemon sends nothing new)
   }
   cv_.notify_all();
   for (auto& t : workers_)
@@ -96,12 +106,12 @@ DeliveryResult Dispatcher::send_now(const std::string& channel_json, const alert
         if (t.IsString()) to.emplace_back(t.GetString());
     std::string from = json::get_string(c, "from");
     res = outbound_.send_mail(json::get_string(c, "url"), json::get_string(c, "smtp_user"), unseal("smtp_password_sealed"), from,
-                              to, alerts::email(from, to, e), 15000);
+                              to, alerts::email(from, to, e), 15000, &cancel_);
     r.ok = res.error.empty() && res.status / 100 == 2;
   } else {
     // The URL of IM webhooks holds their token: it is sealed too.
     alerts::Outgoing o = alerts::build(type, unseal("url_sealed"), unseal("secret_sealed"), json::get_string(c, "chat_id"), e);
-    res = outbound_.request("POST", o.url, o.body, o.headers, "", 10000);
+    res = outbound_.request("POST", o.url, o.body, o.headers, "", 10000, &cancel_);
     r.ok = res.status >= 200 && res.status < 300;
     // DingTalk, Feishu, WeCom and Telegram answer 200 with an error code in the body.
     if (r.ok && !res.body.empty()) {

@@ -8,8 +8,10 @@
 // Events: warn_level (a quota rule crossed one of settings.warn_levels), switched (a provider
 // reached its switch threshold), exhausted (the vendor said its quota is gone), key_invalid (the
 // vendor refused our key), all_exhausted (every provider of a model is parked). Deliveries run on
-// their own threads with a bounded queue: a dead channel delays nothing else.
+// their own threads (4, each call bounded to 10-15 s) with a bounded queue: a dead channel delays
+// nothing else unless four of them hang at once.
 #pragma once
+#include <atomic>
 #include <condition_variable>
 #include <deque>
 #include <functional>
@@ -41,7 +43,7 @@ class Dispatcher {
   Dispatcher(RedisPool& redis, const crypto::SecretKey& secret, const Outbound& outbound)
       : redis_(redis), secret_(secret), outbound_(outbound) {}
   ~Dispatcher() { stop(); }
-  void start(int threads = 2);
+  void start(int threads = 4);
   void stop();
   // Queues a delivery of `e` to the stored channel `channel_id` (dropped, and recorded so, when
   // the queue is full).
@@ -59,6 +61,7 @@ class Dispatcher {
   std::deque<std::pair<std::string, alerts::Event>> queue_;
   std::vector<std::thread> workers_;
   bool stopping_ = false;
+  std::atomic<bool> cancel_{false};  // set by stop(): deliveries in flight are aborted, not awaited
 };
 
 // Looks at quota and provider state and fires what the rules ask for. Runs in the quota sampler's

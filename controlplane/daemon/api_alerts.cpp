@@ -27,11 +27,15 @@ int64_t now_ms() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch()).count();
 }
 
-std::string url_head(const std::string& url) {  // "https://oapi.dingtalk.com/…"
+// "https://oapi.dingtalk.com/…": scheme and host only — webhook tokens hide in the path, the
+// query, the fragment or the user info.
+std::string url_head(const std::string& url) {
   size_t scheme = url.find("://");
   if (scheme == std::string::npos) return "…";
-  size_t path = url.find('/', scheme + 3);
-  return url.substr(0, path == std::string::npos ? url.size() : path) + (path == std::string::npos ? "" : "/…");
+  size_t start = scheme + 3, end = url.find_first_of("/?#", start);
+  std::string authority = url.substr(start, end == std::string::npos ? std::string::npos : end - start);
+  if (size_t at = authority.rfind('@'); at != std::string::npos) authority = authority.substr(at + 1);
+  return url.substr(0, start) + authority + "/…";
 }
 
 template <class F>
@@ -66,8 +70,14 @@ bool apply_channel(App& app, const Value& body, rapidjson::Document& c, std::str
   for (const char* k : {"name", "type", "url", "secret", "chat_id", "smtp_user", "smtp_password", "from"})
     if (const Value* v = jv::get(body, k); v && !v->IsString()) return error = std::string(k) + " must be a string", false;
   if (body.HasMember("name")) set_str("name", json::get_string(body, "name"));
+  std::string old_type = json::get_string(c, "type");
   if (body.HasMember("type")) set_str("type", json::get_string(body, "type"));
   std::string type = json::get_string(c, "type");
+  if (!old_type.empty() && old_type != type) {  // a new kind of channel: its old address means nothing
+    if (!body.HasMember("url")) return error = "changing the type needs a new url", false;
+    c.RemoveMember("url");
+    c.RemoveMember("url_sealed");
+  }
   if (!is_one_of(type, kChannelTypes))
     return error = "type must be one of webhook, dingtalk, feishu, wecom, slack, telegram, email", false;
   if (const Value* url = jv::get(body, "url")) {
@@ -77,6 +87,9 @@ bool apply_channel(App& app, const Value& body, rapidjson::Document& c, std::str
     if (type == "email" ? !smtp : !http)
       return error = type == "email" ? "an e-mail channel's url is the SMTP server: smtp://host:587 or smtps://host:465"
                                      : "url must start with http:// or https://", false;
+    size_t host = u.find("://") + 3;
+    if (type == "email" && u.find('@', host) < u.find_first_of("/?#", host))
+      return error = "put the SMTP account in smtp_user and smtp_password, not in the url (it would be stored in clear)", false;
     if (type == "email") set_str("url", u);
     else seal("url_sealed", u);
   }
@@ -87,7 +100,7 @@ bool apply_channel(App& app, const Value& body, rapidjson::Document& c, std::str
   if (const Value* to = jv::get(body, "to")) {
     if (!to->IsArray()) return error = "to must be an array of addresses", false;
     for (const auto& t : to->GetArray())
-      if (!t.IsString() || std::string(t.GetString()).find('@') == std::string::npos || std::string(t.GetString()).find_first_of("\r\n<>") != std::string::npos)
+      if (!t.IsString() || std::string(t.GetString()).find('@') == std::string::npos || std::string(t.GetString()).find_first_of("\r\n<> ") != std::string::npos)
         return error = "to must be an array of e-mail addresses", false;
     c.RemoveMember("to");
     c.AddMember("to", Value(*to, a), a);
@@ -99,8 +112,12 @@ bool apply_channel(App& app, const Value& body, rapidjson::Document& c, std::str
   }
   if (!c.HasMember("enabled")) c.AddMember("enabled", true, a);
   if (type == "email") {
-    if (json::get_string(c, "url").empty() || json::get_string(c, "from").empty() || !jv::get(c, "to"))
-      return error = "an e-mail channel needs url (the SMTP server), from and to", false;
+    const Value* to = jv::get(c, "to");
+    if (json::get_string(c, "url").empty() || json::get_string(c, "from").empty() || !to || !to->IsArray() || to->Empty())
+      return error = "an e-mail channel needs url (the SMTP server), from and at least one address in to", false;
+    std::string from = json::get_string(c, "from");
+    if (from.find('@') == std::string::npos || from.find_first_of("\r\n<> ") != std::string::npos)
+      return error = "from must be one e-mail address", false;
   } else if (json::get_string(c, "url_sealed").empty()) {
     return error = "url is required", false;
   }
@@ -196,8 +213,16 @@ void register_alert_routes(Router& r, Dispatcher& dispatcher) {
           [&app](const Call& c) { return upsert(app, c, kChannels, "", true); });
   r.route("PUT", "/api/alerts/channels/" + id_re, Access::kWrite, "alert.channel.update",
           [&app](const Call& c) { return upsert(app, c, kChannels, c.req.matches[1], true); });
-  r.route("DELETE", "/api/alerts/channels/" + id_re, Access::kWrite, "alert.channel.delete",
-          [&app](const Call& c) { return remove(app, kChannels, c.req.matches[1], "channel"); });
+  r.route("DELETE", "/api/alerts/channels/" + id_re, Access::kWrite, "alert.channel.delete", [&app](const Call& c) {
+    std::string id = c.req.matches[1];
+    auto rules = app.redis.hgetall(kRules);
+    if (!rules) return storage_error(rules.error());
+    std::string users;
+    for (const auto& [rid, json] : rules.value())
+      if (json.find("\"" + id + "\"") != std::string::npos && json.find("\"channels\"") != std::string::npos) users += (users.empty() ? "" : ", ") + rid;
+    if (!users.empty()) return error_reply(409, "in_use", "channel " + id + " is used by rule(s) " + users + "; change or delete them first");
+    return remove(app, kChannels, id, "channel");
+  });
   r.route("POST", "/api/alerts/channels/" + id_re + "/test", Access::kWrite, "alert.channel.test", [&app, &dispatcher](const Call& c) {
     auto stored = app.redis.get_string({"HGET", kChannels, c.req.matches[1]});
     if (!stored) return storage_error(stored.error());

@@ -40,6 +40,14 @@ int main(int argc, char** argv) {
   cli.add_flag("--demo", demo, "demo mode: the first admin account gets the known password lingmo-demo (DEMO_MODE)");
   CLI11_PARSE(cli, argc, argv);
 
+  // SIGTERM/SIGINT are blocked before any thread starts (delivery workers, HTTP pool): every
+  // thread inherits the mask, and only the waiter below takes them, with sigwait.
+  sigset_t stop_signals;
+  sigemptyset(&stop_signals);
+  sigaddset(&stop_signals, SIGTERM);
+  sigaddset(&stop_signals, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);  // inherited by every thread started below
+
   cp::DaemonConfig cfg;
   if (!config_file.empty()) {
     auto kv = cp::read_config_file(config_file);
@@ -125,11 +133,6 @@ int main(int argc, char** argv) {
     spdlog::info("first start: created the admin account ({} password printed on stdout)", cfg.demo ? "demo" : "one-time");
   }
 
-  sigset_t stop_signals;
-  sigemptyset(&stop_signals);
-  sigaddset(&stop_signals, SIGTERM);
-  sigaddset(&stop_signals, SIGINT);
-  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);  // inherited by every thread started below
   std::thread waiter([&] {
     int sig = 0;
     sigwait(&stop_signals, &sig);

@@ -92,6 +92,18 @@ size_t on_body(char* data, size_t size, size_t n, void* p) {
   return len;
 }
 
+// Aborts a transfer once its cancel flag is set (curl calls this about once a second, and on
+// every data chunk).
+void set_cancel(CURL* c, const std::atomic<bool>* cancel) {
+  if (!cancel) return;
+  auto progress = +[](void* p, curl_off_t, curl_off_t, curl_off_t, curl_off_t) -> int {
+    return static_cast<const std::atomic<bool>*>(p)->load() ? 1 : 0;
+  };
+  curl_easy_setopt(c, CURLOPT_NOPROGRESS, 0L);
+  curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION, progress);
+  curl_easy_setopt(c, CURLOPT_XFERINFODATA, const_cast<std::atomic<bool>*>(cancel));
+}
+
 size_t on_header(char* data, size_t size, size_t n, void* p) {
   auto* r = static_cast<OutboundResult*>(p);
   std::string line(data, size * n);
@@ -110,7 +122,8 @@ size_t on_header(char* data, size_t size, size_t n, void* p) {
 }  // namespace
 
 OutboundResult Outbound::request(const std::string& method, const std::string& url, const std::string& body,
-                                 const std::vector<std::string>& headers, const std::string& proxy, long timeout_ms) const {
+                                 const std::vector<std::string>& headers, const std::string& proxy, long timeout_ms,
+                                 const std::atomic<bool>* cancel) const {
   OutboundResult r;
   UrlParts target;
   if (!parse_url(url, target, r.error)) return r;
@@ -161,6 +174,7 @@ OutboundResult Outbound::request(const std::string& method, const std::string& u
   }
   char err[CURL_ERROR_SIZE] = {0};
   curl_easy_setopt(c, CURLOPT_ERRORBUFFER, err);
+  set_cancel(c, cancel);
   auto t0 = std::chrono::steady_clock::now();
   CURLcode rc = curl_easy_perform(c);
   r.latency_ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0).count();
@@ -174,7 +188,7 @@ OutboundResult Outbound::request(const std::string& method, const std::string& u
 
 OutboundResult Outbound::send_mail(const std::string& smtp_url, const std::string& user, const std::string& password,
                                    const std::string& from, const std::vector<std::string>& to, const std::string& message,
-                                   long timeout_ms) const {
+                                   long timeout_ms, const std::atomic<bool>* cancel) const {
   OutboundResult r;
   UrlParts target;
   if (!parse_url(smtp_url, target, r.error)) return r;
@@ -225,6 +239,7 @@ OutboundResult Outbound::send_mail(const std::string& smtp_url, const std::strin
   curl_easy_setopt(c, CURLOPT_UPLOAD, 1L);
   char err[CURL_ERROR_SIZE] = {0};
   curl_easy_setopt(c, CURLOPT_ERRORBUFFER, err);
+  set_cancel(c, cancel);
   auto t0 = std::chrono::steady_clock::now();
   CURLcode rc = curl_easy_perform(c);
   r.latency_ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0).count();

@@ -3,6 +3,7 @@
 // every address checked, curl pinned to the checked address (no second DNS answer can swap in an
 // internal one), no redirects, bounded time and body size.
 #pragma once
+#include <atomic>
 #include <map>
 #include <string>
 #include <vector>
@@ -25,13 +26,15 @@ class Outbound {
   explicit Outbound(std::vector<net::Cidr> allow) : allow_(std::move(allow)) {}
 
   // `headers`: "Name: value" lines. `proxy`: optional proxy URL (checked by the guard too).
+  // `cancel`: when it turns true the call is aborted (a daemon that stops does not wait for it).
   OutboundResult request(const std::string& method, const std::string& url, const std::string& body,
-                         const std::vector<std::string>& headers, const std::string& proxy, long timeout_ms) const;
+                         const std::vector<std::string>& headers, const std::string& proxy, long timeout_ms,
+                         const std::atomic<bool>* cancel = nullptr) const;
   // One e-mail over SMTP (smtp:// or smtps://; STARTTLS when the server offers it), same guard.
   // `message`: RFC 5322 text with CRLF lines. status: 250 when the server accepted it.
   OutboundResult send_mail(const std::string& smtp_url, const std::string& user, const std::string& password,
                            const std::string& from, const std::vector<std::string>& to, const std::string& message,
-                           long timeout_ms) const;
+                           long timeout_ms, const std::atomic<bool>* cancel = nullptr) const;
 
  private:
   std::vector<net::Cidr> allow_;

@@ -3,6 +3,7 @@
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 
+#include <cstdio>
 #include <ctime>
 
 #include "crypto/crypto.h"
@@ -39,6 +40,18 @@ std::string plain_text(const Event& e) {
   std::string t = "[LingMo " + e.severity + "] " + e.title;
   if (!e.text.empty()) t += "\n" + e.text;
   return t;
+}
+
+std::string rfc5322(int64_t ms) {  // "Thu, 01 Jan 2026 00:00:00 +0000" (e-mail Date header)
+  std::time_t s = static_cast<std::time_t>(ms / 1000);
+  std::tm tm{};
+  gmtime_r(&s, &tm);
+  static const char* kDays[] = {"Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"};
+  static const char* kMonths[] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
+  char buf[40];
+  std::snprintf(buf, sizeof buf, "%s, %02d %s %04d %02d:%02d:%02d +0000", kDays[tm.tm_wday], tm.tm_mday, kMonths[tm.tm_mon],
+                tm.tm_year + 1900, tm.tm_hour, tm.tm_min, tm.tm_sec);
+  return buf;
 }
 
 std::string rfc3339(int64_t ms) {
@@ -96,12 +109,12 @@ std::string email(const std::string& from, const std::vector<std::string>& to, c
   for (char& c : subject)
     if (c == '\r' || c == '\n') c = ' ';  // no header injection through a provider name
   std::string body = e.text;
-  std::string out = "From: " + from + "\r\nTo: " + list + "\r\nSubject: " + subject + "\r\nDate: " + rfc3339(e.ts_ms) +
+  std::string out = "From: " + from + "\r\nTo: " + list + "\r\nSubject: " + subject + "\r\nDate: " + rfc5322(e.ts_ms) +
                     "\r\nMIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n";
-  for (size_t pos = 0; pos <= body.size();) {  // CRLF lines; a lone "." line would end the SMTP data
+  for (size_t pos = 0; pos <= body.size();) {  // CRLF lines (libcurl dot-stuffs them on the wire)
     size_t nl = body.find('\n', pos);
     std::string line = body.substr(pos, nl == std::string::npos ? std::string::npos : nl - pos);
-    if (!line.empty() && line[0] == '.') line = "." + line;
+    if (!line.empty() && line.back() == '\r') line.pop_back();
     out += line + "\r\n";
     if (nl == std::string::npos) break;
     pos = nl + 1;

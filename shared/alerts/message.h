@@ -33,7 +33,8 @@ struct Outgoing {
 Outgoing build(const std::string& type, const std::string& url, const std::string& secret, const std::string& chat_id,
                const Event& e);
 
-// An e-mail (headers + body, CRLF line ends) for SMTP.
+// An e-mail (headers + body, CRLF line ends, RFC 5322 date) for SMTP; the sender (libcurl)
+// dot-stuffs lines that start with ".".
 std::string email(const std::string& from, const std::vector<std::string>& to, const Event& e);
 
 // Hex HMAC-SHA256, and base64 HMAC-SHA256 (DingTalk, Feishu).

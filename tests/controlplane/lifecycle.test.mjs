@@ -54,7 +54,8 @@ test('GET /api/openapi.json (public) describes the API, and every operation it l
   // nothing changes). "no such endpoint" would mean the document lists a route the daemon lacks.
   const throwaway = await d.session('admin', ADMIN_PASSWORD);
   for (const [method, p] of ops) {
-    const url = p.replace('/api/model/{id}', '/api/model/no-such-id').replace('/api/keys/{id}', '/api/keys/00000000');
+    const url = p.replace('/api/model/{id}', '/api/model/no-such-id').replace('{provider}', 'no-such-id').replace('{rule}', '0')
+      .replace(/\{id\}/g, '00000000');
     const auth = p === '/api/logout' ? throwaway : admin;
     const body = method === 'POST' || method === 'PUT' ? (p === '/api/logout' ? '{}' : 'not json') : undefined;
     const res = await d.req(method, url, { auth, body });

@@ -50,13 +50,14 @@ TEST_CASE("alerts: IM channels get their own shapes; DingTalk and Feishu sign", 
   CHECK(std::string(parse(tg.body)["chat_id"].GetString()) == "-100123");
 }
 
-TEST_CASE("alerts: e-mail text has CRLF lines, no header injection, dot-stuffing", "[alerts]") {
+TEST_CASE("alerts: e-mail text has CRLF lines, an RFC 5322 date, no header injection", "[alerts]") {
   Event e = sample();
   e.title = "evil\r\nBcc: victim@example.com";
   e.text = "line one\n.\nline three";
   std::string m = email("gw@example.com", {"ops@example.com", "b@example.com"}, e);
   CHECK(m.find("To: ops@example.com, b@example.com\r\n") != std::string::npos);
   CHECK(m.find("\r\nBcc:") == std::string::npos);
-  CHECK(m.find("\r\n..\r\n") != std::string::npos);
+  CHECK(m.find("\r\n.\r\n") != std::string::npos);  // as written: libcurl stuffs the dot on the wire
+  CHECK(m.find("Date: Thu, 01 Jan 2026 00:00:00 +0000\r\n") != std::string::npos);
   CHECK(m.find("line three\r\n") != std::string::npos);
 }
