@@ -5,7 +5,7 @@
 #   integration (real nginx + module, real redis-server, fake vendors)
 #   control plane (the lingmo-controld daemon against real Redis, nginx and fake vendors)
 #   e2e (the official `openai` and `@anthropic-ai/sdk` npm SDKs as clients, against providers of every dialect)
-#   sanitizers (unit + integration again, module built with ASan + UBSan, tests/sanitize.sh)
+#   sanitizers (unit + integration + control plane again, built with ASan + UBSan, tests/sanitize.sh)
 #   quickstart smoke (the README's first command)
 # LINGMO_SKIP_FUZZ=1 / LINGMO_SKIP_SANITIZE=1 skip those two (slow) steps.
 set -euo pipefail
@@ -42,7 +42,7 @@ step "end-to-end tests (official openai and Anthropic SDKs)"
 bash tests/e2e/run.sh
 
 if [ "${LINGMO_SKIP_SANITIZE:-0}" != 1 ]; then
-  step "sanitizers: unit + integration suites against an ASan+UBSan build of the module"
+  step "sanitizers: unit, integration and control-plane suites against an ASan+UBSan build"
   bash tests/sanitize.sh
 fi
 
