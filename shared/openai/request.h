@@ -22,15 +22,15 @@ struct ChatRequest {
 // Returns false and fills `err` (a 400 in OpenAI's wording) when the body is unusable.
 bool parse_chat_request(std::string_view body, ChatRequest& out, ApiError& err);
 
-// The vendor body: the client's request with the vendor's model id, routing fields a client must
-// not control removed (api_base, base_url, ...), and — for streams — include_usage forced on so
-// usage can always be counted.
+// Turns a chat request (a copy the caller owns) into the body for one vendor, in place: the
+// vendor's model id, routing fields a client must not control removed (api_base, base_url, ...),
+// and — for streams — include_usage forced on so usage can always be counted.
 // `drop` / `rename` apply a vendor's parameter quirks (e.g. a vendor that rejects `logprobs`, or
 // wants `max_tokens` called `max_completion_tokens`); a rename never overwrites a field the client set.
-// The same edits in place on a copy the caller owns (translate/ adds its own before serialising).
 void prepare_upstream(rapidjson::Document& d, bool stream, std::string_view upstream_model,
                       const std::vector<std::string>& drop = {}, const std::map<std::string, std::string>& rename = {});
 
+// The same, on a copy of a parsed client request, serialised.
 std::string build_upstream_body(const ChatRequest& req, std::string_view upstream_model,
                                 const std::vector<std::string>& drop = {},
                                 const std::map<std::string, std::string>& rename = {});
