@@ -91,11 +91,7 @@ void write_chat_usage(Writer& w, const Usage& u) {
   w.EndObject();
 }
 
-template <class F>
-void ChatWriter::chunk(std::string& out, F&& delta, std::string_view finish) {
-  rapidjson::StringBuffer sb;
-  Writer w(sb);
-  w.StartObject();
+void ChatWriter::head(Writer& w) const {
   w.Key("id");
   jv::write(w, id_);
   w.Key("object");
@@ -104,6 +100,14 @@ void ChatWriter::chunk(std::string& out, F&& delta, std::string_view finish) {
   w.Int64(o_.created);
   w.Key("model");
   jv::write(w, o_.model);
+}
+
+template <class F>
+void ChatWriter::chunk(std::string& out, F&& delta, std::string_view finish) {
+  rapidjson::StringBuffer sb;
+  Writer w(sb);
+  w.StartObject();
+  head(w);
   w.Key("choices");
   w.StartArray();
   w.StartObject();
@@ -194,14 +198,7 @@ void ChatWriter::usage(std::string& out, const Usage& u) {
   rapidjson::StringBuffer sb;
   Writer w(sb);
   w.StartObject();
-  w.Key("id");
-  jv::write(w, id_);
-  w.Key("object");
-  w.String("chat.completion.chunk");
-  w.Key("created");
-  w.Int64(o_.created);
-  w.Key("model");
-  jv::write(w, o_.model);
+  head(w);
   w.Key("choices");
   w.StartArray();
   w.EndArray();

@@ -8,6 +8,7 @@
 #include <rapidjson/stringbuffer.h>
 #include <rapidjson/writer.h>
 
+#include "translate/jsonv.h"
 #include "translate/stage.h"
 
 namespace lingmo::translate {
@@ -59,6 +60,7 @@ class ChatWriter {
  private:
   template <class F>
   void chunk(std::string& out, F&& delta, std::string_view finish = {});
+  void head(jv::Writer& w) const;  // id, object, created, model: the same on every chunk
   ChatOut o_;
   std::string id_;
 };

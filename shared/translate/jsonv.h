@@ -46,6 +46,15 @@ inline void write(Writer& w, std::string_view s) {
   w.String(s.empty() ? "" : s.data(), static_cast<rapidjson::SizeType>(s.size()));
 }
 
+// Runs `f` on a fresh writer and returns the JSON it wrote.
+template <class F>
+std::string json_of(F&& f) {
+  rapidjson::StringBuffer sb;
+  Writer w(sb);
+  f(w);
+  return std::string(sb.GetString(), sb.GetSize());
+}
+
 inline std::string stringify(const Value& v) {
   rapidjson::StringBuffer sb;
   Writer w(sb);

@@ -13,6 +13,7 @@ namespace {
 
 using jv::Value;
 using jv::Writer;
+using jv::json_of;
 
 std::string stop_reason(std::string_view finish) {
   if (finish == "length") return "max_tokens";
@@ -32,14 +33,6 @@ void write_usage(Writer& w, const Usage& u) {
   w.Key("output_tokens");
   w.Int64(u.completion_tokens);
   w.EndObject();
-}
-
-template <class F>
-std::string json_of(F&& f) {
-  rapidjson::StringBuffer sb;
-  Writer w(sb);
-  f(w);
-  return std::string(sb.GetString(), sb.GetSize());
 }
 
 class ChatToAnthropic final : public Stage {
@@ -107,14 +100,7 @@ class ChatToAnthropic final : public Stage {
     usage_ = a.usage;
     out = json_of([&](Writer& w) {
       w.StartObject();
-      w.Key("id");
-      jv::write(w, id_);
-      w.Key("type");
-      w.String("message");
-      w.Key("role");
-      w.String("assistant");
-      w.Key("model");
-      jv::write(w, model_);
+      message_head(w);
       w.Key("content");
       w.StartArray();
       if (!a.reasoning.empty()) {
@@ -165,6 +151,18 @@ class ChatToAnthropic final : public Stage {
  private:
   enum Block { kNone, kText, kThinking, kTool };
 
+  // The members a message starts with, in message_start and in a whole answer alike.
+  void message_head(Writer& w) const {
+    w.Key("id");
+    jv::write(w, id_);
+    w.Key("type");
+    w.String("message");
+    w.Key("role");
+    w.String("assistant");
+    w.Key("model");
+    jv::write(w, model_);
+  }
+
   void start(std::string& out) {
     if (started_) return;
     started_ = true;
@@ -174,14 +172,7 @@ class ChatToAnthropic final : public Stage {
       w.String("message_start");
       w.Key("message");
       w.StartObject();
-      w.Key("id");
-      jv::write(w, id_);
-      w.Key("type");
-      w.String("message");
-      w.Key("role");
-      w.String("assistant");
-      w.Key("model");
-      jv::write(w, model_);
+      message_head(w);
       w.Key("content");
       w.StartArray();
       w.EndArray();

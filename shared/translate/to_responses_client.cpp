@@ -12,14 +12,7 @@ namespace {
 
 using jv::Value;
 using jv::Writer;
-
-template <class F>
-std::string json_of(F&& f) {
-  rapidjson::StringBuffer sb;
-  Writer w(sb);
-  f(w);
-  return std::string(sb.GetString(), sb.GetSize());
-}
+using jv::json_of;
 
 struct Item {
   enum Kind { kMessage, kReasoning, kFunction, kCustom } kind;
