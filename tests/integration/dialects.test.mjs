@@ -1330,3 +1330,20 @@ test('models: Anthropic list shape for Anthropic clients, OpenAI shape otherwise
     assert.equal(an.json.last_id, ids.at(-1));
   }
 });
+
+test('models/{id}: one model in the client\'s shape (the SDKs\' models.retrieve); unknown ids are 404 in that dialect', async () => {
+  const oa = await stack.gw({ path: '/v1/models/to-gemini' });
+  assert.equal(oa.status, 200, oa.text);
+  assert.deepEqual([oa.json.id, oa.json.object], ['to-gemini', 'model']);
+  const an = await stack.gw({ path: '/v1/models/to-gemini', headers: ANTHROPIC });
+  assert.equal(an.status, 200, an.text);
+  assert.deepEqual([an.json.id, an.json.type], ['to-gemini', 'model']);
+  assert.match(an.headers['request-id'] || '', /^req_[0-9a-f]{24}$/);
+  const missing = await stack.gw({ path: '/v1/models/no-such-model' });
+  assert.equal(missing.status, 404);
+  assert.equal(missing.json.error.code, 'model_not_found');
+  const missingAn = await stack.gw({ path: '/v1/models/no-such-model', headers: ANTHROPIC });
+  assert.equal(missingAn.status, 404);
+  assert.equal(missingAn.json.type, 'error');
+  assert.equal(missingAn.json.error.type, 'not_found_error');
+});

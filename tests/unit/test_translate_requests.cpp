@@ -12,6 +12,7 @@
 
 #include "translate/hub.h"
 #include "translate/jsonv.h"
+#include "sse/framer.h"
 #include "translate/translator.h"
 
 using namespace lingmo;
@@ -464,4 +465,55 @@ TEST_CASE("Gemini's signature and call id ride in the minted tool-call id and co
   CHECK(jv::sv(resp, "id") == "fc_weather_1");
   CHECK(jv::sv(resp, "name") == "get_weather");
   CHECK(resp["response"]["temp"].GetInt() == 3);
+}
+
+TEST_CASE("Responses passthrough to a vendor that serves /responses: body kept, events relayed, usage read", "[translate]") {
+  auto req = parsed(ClientApi::kResponses, fixture("codex_responses.json"));
+  config::Provider p;
+  p.dialect = "openai";
+  p.responses_api = true;
+  Translator t(*req, VendorDialect::kOpenAI, 0, true);
+  VendorRequest vr = t.request({&p, "gpt-5-codex"});
+  CHECK(vr.path == "/responses");
+  rapidjson::Document body;
+  body.Parse(vr.body.c_str());
+  CHECK(jv::sv(body, "model") == "gpt-5-codex");
+  CHECK_FALSE(body.HasMember("stream_options"));  // the Responses API has none
+  CHECK(body["tools"].Size() == req->doc["tools"].Size());  // hosted and namespace tools reach OpenAI as sent
+  CHECK(body["input"] == req->doc["input"]);
+
+  // Without the flag the same request goes through the chat hub.
+  Translator hub(*req, VendorDialect::kOpenAI, 0, false);
+  CHECK(hub.request({&p, "m"}).path == "/chat/completions");
+
+  auto ev = [](const char* type, const char* data) {
+    sse::Event e;
+    e.event = type;
+    e.data = data;
+    return e;
+  };
+  std::string out;
+  REQUIRE(t.on_event(ev("response.created", R"({"type":"response.created","response":{"id":"r","status":"in_progress"}})"), out) == Status::kOk);
+  CHECK_FALSE(t.substantive());  // set-up: a failover is still invisible
+  REQUIRE(t.on_event(ev("response.output_text.delta", R"({"type":"response.output_text.delta","delta":"pong"})"), out) == Status::kOk);
+  CHECK(t.substantive());
+  CHECK_FALSE(t.complete());
+  REQUIRE(t.on_event(ev("response.completed", R"({"type":"response.completed","response":{"id":"r","status":"completed","output":[],
+    "usage":{"input_tokens":12,"input_tokens_details":{"cached_tokens":4},"output_tokens":3,"output_tokens_details":{"reasoning_tokens":1},"total_tokens":15}}})"), out) == Status::kOk);
+  CHECK(t.complete());
+  CHECK(t.usage().prompt_tokens == 12);
+  CHECK(t.usage().cached_tokens == 4);
+  CHECK(t.usage().completion_tokens == 3);
+  CHECK(out.find("event: response.output_text.delta\ndata: {\"type\":\"response.output_text.delta\",\"delta\":\"pong\"}\n\n") != std::string::npos);
+  std::string ignored;
+  CHECK(t.on_event(ev("response.failed", R"({"type":"response.failed","response":{"error":{"message":"boom"}}})"), ignored) ==
+        Status::kUpstreamError);
+  CHECK_THAT(t.error(), Catch::Contains("boom"));
+
+  Translator whole(*req, VendorDialect::kOpenAI, 0, true);
+  std::string body_out;
+  REQUIRE(whole.on_body(R"({"id":"r","object":"response","output":[],"usage":{"input_tokens":5,"output_tokens":2}})", body_out) ==
+          BodyKind::kAnswer);
+  CHECK(whole.usage().prompt_tokens == 5);
+  CHECK(whole.on_body(R"({"error":{"message":"x"}})", body_out) == BodyKind::kError);
 }
