@@ -294,8 +294,8 @@ ngx_int_t GatewayRequest::start(ngx_http_request_t* r) {
   // Errors take the dialect of the endpoint. An Anthropic-looking request to /models or to an
   // unknown path gets Anthropic's shapes too (Claude Code reports a bare 404 as "model may not
   // exist" and parses only Anthropic's model list).
-  bool anthropic_client = !header_in(r, "anthropic-version").empty() || !header_in(r, "x-api-key").empty();
-  if ((models || !known) && anthropic_client) api = ClientApi::kMessages;
+  if ((models || !known) && (!header_in(r, "anthropic-version").empty() || !header_in(r, "x-api-key").empty()))
+    api = ClientApi::kMessages;  // (the header scans run only for these requests, not for every chat call)
   if (!known) {
     ApiError e{404, "invalid_request_error", "unknown_url",
                "Unknown request URL: " + str(r->method_name) + " " + std::string(uri) + ".", ""};
