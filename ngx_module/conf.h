@@ -19,6 +19,7 @@ struct ngx_http_lingmo_main_conf_t {
   ngx_flag_t test_clock;              // lingmo_test_clock (tests only: clock offset from Redis)
   ngx_uint_t circuit_failures;        // lingmo_circuit_breaker <failures> <cooldown>
   ngx_msec_t circuit_cooldown;
+  ngx_uint_t request_log_size;        // lingmo_request_log_size: records kept in Redis; 0 = no request log
 };
 
 struct ngx_http_lingmo_loc_conf_t {

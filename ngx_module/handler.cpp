@@ -12,6 +12,7 @@
 
 #include "bridge.h"
 #include "conf.h"
+#include "config/schema.h"
 #include "config/snapshot.h"
 #include "failover/outcome.h"
 #include "openai/errors.h"
@@ -20,6 +21,7 @@
 #include "sse/framer.h"
 #include "translate/errors.h"
 #include "translate/translator.h"
+#include "usage/request_log.h"
 #include "util/json.h"
 #include "vendor_call.h"
 #include "worker.h"
@@ -170,8 +172,9 @@ class GatewayRequest final : public SnapshotWaiter {
   // Whether the answer counts as usage and against quotas (token counting does not).
   bool metered() const { return api_ != ClientApi::kCountTokens; }
   void next_attempt();
-  void begin_admission();
+  void begin_admission(const quota::Plan& plan);
   void on_admission();
+  void on_key_admission(long long result);
   void on_admission_full(size_t index);
   bool start_call();
   quota::Cost actual_cost(const openai::Usage& u) const;
@@ -181,7 +184,16 @@ class GatewayRequest final : public SnapshotWaiter {
   void fail_attempt(AttemptRecord rec, const failover::Classification* cls = nullptr);
   void fail_all();
   void done(ngx_int_t rc);  // finalizes the request; `this` may be gone afterwards
-  void respond(const ApiError& e) { done(send_error(r_, api_, e, trail_headers(false))); }
+  void respond(const ApiError& e, std::vector<std::pair<std::string, std::string>> extra = {}) {
+    error_ = e.message;
+    auto headers = trail_headers(false);
+    headers.insert(headers.end(), extra.begin(), extra.end());
+    done(send_error(r_, api_, e, headers));
+  }
+  // Adds an attempt's usage to the provider's counters (metered endpoints) and to the request's total.
+  void charge(const std::string& provider_id, const usage::Counters& u);
+  void settle_key_budget();
+  void write_log_record();
   bool commit_stream();
   ngx_int_t output(std::string_view data, bool last);
   bool client_busy() const { return busy_ != nullptr; }
@@ -199,6 +211,12 @@ class GatewayRequest final : public SnapshotWaiter {
   std::string model_id_;  // GET …/models/{id}
   ClientApi api_;
   std::string request_id_;  // Anthropic clients get one as request-id (minted only for them)
+  int64_t started_ms_ = 0;
+  int64_t first_byte_ms_ = -1;   // when the answer's first byte went to the client
+  usage::Counters spent_;        // every attempt's usage together (request log, key usage)
+  std::string error_;            // the message of the error the client got
+  std::string client_ip_, user_agent_;
+  const config::GatewayKey* key_ = nullptr;  // valid while snap_ is held
   std::string token_;
   std::string body_in_;
   bool waiting_ = false;
@@ -229,6 +247,9 @@ class GatewayRequest final : public SnapshotWaiter {
   quota::Plan plan_;
   bool reserved_ = false;
   bool admitting_ = false;
+  bool admitting_key_ = false;  // the admission under way is the gateway key's budget
+  quota::Plan key_plan_;        // the key's budgets (reserved once per request)
+  bool key_reserved_ = false;
   long long admission_result_ = kAdmissionPending;
   uint64_t admission_seq_ = 0;
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);  // Redis callbacks check it
@@ -247,7 +268,12 @@ void destroy_ctx(void* data) { delete static_cast<GatewayRequest*>(data); }
 GatewayRequest::GatewayRequest(ngx_http_request_t* r, bool models, ClientApi api, std::string token)
     : r_(r), lcf_(static_cast<ngx_http_lingmo_loc_conf_t*>(ngx_http_get_module_loc_conf(r, ngx_http_lingmo_module))),
       models_(models), api_(api), token_(std::move(token)) {
-  if (translate::is_anthropic_dialect(api_)) request_id_ = translate::mint_id("req_");
+  request_id_ = translate::mint_id("req_");  // sent back to Anthropic clients only; logged for all
+  started_ms_ = now_ms();
+  // Copied now: header values live in the connection's buffers, which may be gone (a keep-alive
+  // connection reusing them) when the request's pool is cleaned up and the log record written.
+  client_ip_ = str(r->connection->addr_text);
+  if (r->headers_in.user_agent) user_agent_ = str(r->headers_in.user_agent->value).substr(0, 200);
   wake_.data = r;
   wake_.handler = &GatewayRequest::on_wake;
   wake_.log = r->connection->log;
@@ -268,10 +294,68 @@ GatewayRequest::~GatewayRequest() {
     usage::Counters u;
     if (committed_) u = spent;
     u.requests = 1;
-    if (metered()) Worker::instance()->record_usage(cand_->provider->cfg.id, u);
+    charge(cand_->provider->cfg.id, u);
     settle_quota(spent, committed_);
+    AttemptRecord rec = record_for_current();
+    rec.failure = Failure::kInterrupted;
+    rec.detail = "the client went away";
+    tried_.push_back(std::move(rec));
+    if (error_.empty()) error_ = "the client closed the connection";
   }
   call_.reset();  // a client that went away cancels the vendor call here
+  if (Worker::instance() && !models_) {
+    settle_key_budget();
+    write_log_record();
+  }
+}
+
+void GatewayRequest::charge(const std::string& provider_id, const usage::Counters& u) {
+  if (!metered()) return;
+  Worker::instance()->record_usage(provider_id, u);
+  spent_.add(u);
+}
+
+// The key's reservation becomes what the request really used (or is returned if nothing was
+// delivered), and the key's daily usage is counted.
+void GatewayRequest::settle_key_budget() {
+  if (!key_ || !metered()) return;
+  usage::Counters total = spent_;
+  total.requests = 1;
+  total.failures = r_->headers_out.status >= 400 ? 1 : 0;
+  Worker::instance()->record_counter(schema::key_usage_key(key_->id, usage::utc_day(started_ms_)), total, 0);
+  if (key_plan_.empty()) return;
+  bool delivered = committed_ || (r_->headers_out.status > 0 && r_->headers_out.status < 400);
+  quota::Cost delta = key_reserved_ ? quota::correction(key_plan_.estimate, total, delivered) : (delivered ? total : quota::Cost{});
+  for (const auto& item : key_plan_.items) Worker::instance()->record_counter(item.key, delta, item.ttl_s);
+  key_plan_ = quota::Plan{};
+}
+
+void GatewayRequest::write_log_record() {
+  usage::RequestRecord rec;
+  rec.ts_ms = started_ms_;
+  rec.id = request_id_;
+  if (key_) {
+    rec.key_id = key_->id;
+    rec.key_name = key_->name;
+  }
+  rec.api = translate::api_name(api_);
+  rec.model = req_.model;
+  rec.stream = req_.stream;
+  rec.status = static_cast<int>(r_->headers_out.status);
+  if (rec.status == 0) rec.status = 499;  // nothing was sent: the client left first (nginx's code)
+  if (!tried_.empty() && tried_.back().failure == Failure::kNone) {
+    rec.provider = tried_.back().provider_id;
+    rec.upstream_model = tried_.back().upstream_model;
+  }
+  rec.latency_ms = now_ms() - started_ms_;
+  rec.ttfb_ms = first_byte_ms_ >= 0 ? first_byte_ms_ - started_ms_ : -1;
+  rec.usage = spent_;
+  rec.error = error_;
+  rec.attempts = tried_;
+  rec.skipped = route_.skipped;
+  rec.client_ip = std::move(client_ip_);
+  rec.user_agent = std::move(user_agent_);
+  Worker::instance()->log_request(usage::to_json(rec));
 }
 
 ngx_int_t GatewayRequest::start(ngx_http_request_t* r) {
@@ -403,6 +487,7 @@ void GatewayRequest::run() {
     respond(ApiError{401, "invalid_request_error", "invalid_api_key", "Incorrect API key provided: " + mask_key(token_) + ".", ""});
     return;
   }
+  key_ = key;
   if (models_) {
     answer_models();
     return;
@@ -426,6 +511,33 @@ void GatewayRequest::run() {
     answer_count_locally();  // only Anthropic vendors count tokens the Anthropic way
     return;
   }
+  if (metered() && !key->budgets.empty()) {
+    key_plan_ = quota::key_plan(*key, estimate_, now_ms());
+    admitting_key_ = true;
+    begin_admission(key_plan_);  // continues in on_key_admission()
+    return;
+  }
+  next_attempt();
+}
+
+// The key's budgets were checked (and the estimate reserved) in Redis: go on, or refuse with the
+// budget that is used up. Redis not answering in time admits (fail open, like provider quotas).
+void GatewayRequest::on_key_admission(long long result) {
+  if (result > 0 && static_cast<size_t>(result) <= key_plan_.items.size()) {
+    const quota::PlanItem& full = key_plan_.items[static_cast<size_t>(result) - 1];
+    key_plan_ = quota::Plan{};
+    std::vector<std::pair<std::string, std::string>> extra;
+    std::string when;
+    if (full.window_end_ms) {
+      int64_t wait_s = std::max<int64_t>(1, (full.window_end_ms - now_ms() + 999) / 1000);
+      extra.emplace_back("Retry-After", std::to_string(wait_s));
+      when = "; it renews in " + std::to_string(wait_s) + " s";
+    }
+    return respond(ApiError{429, "insufficient_quota", "key_budget_exceeded",
+                            "This gateway key has used up its budget of " + full.describe + when + ".", ""},
+                   std::move(extra));
+  }
+  key_reserved_ = result == 0;
   next_attempt();
 }
 
@@ -490,7 +602,7 @@ void GatewayRequest::next_attempt() {
                                  : quota::Plan{};
     reserved_ = false;
     if (!plan_.empty()) {
-      begin_admission();  // continues in on_admission()
+      begin_admission(plan_);  // continues in on_admission()
       return;
     }
     if (start_call()) return;
@@ -499,13 +611,13 @@ void GatewayRequest::next_attempt() {
 
 // Asks Redis to admit and reserve this attempt against the provider's quota rules, bounded by
 // lingmo_quota_deadline: a Redis that is down or slow never stalls the request (fail open).
-void GatewayRequest::begin_admission() {
+void GatewayRequest::begin_admission(const quota::Plan& plan_in) {
   admitting_ = true;
   admission_result_ = kAdmissionPending;
   uint64_t seq = ++admission_seq_;
   std::weak_ptr<bool> alive = alive_;
   arm_timer(lcf_->quota_deadline);
-  Worker::instance()->admit_quota(plan_, [this, alive, seq, plan = plan_](long long result) {
+  Worker::instance()->admit_quota(plan_in, [this, alive, seq, plan = plan_in](long long result) {
     if (alive.expired() || !admitting_ || seq != admission_seq_) {
       // The request is gone or went ahead without waiting: a reservation made now is returned.
       if (result == 0 && Worker::instance())
@@ -522,6 +634,10 @@ void GatewayRequest::on_admission() {
   admitting_ = false;
   if (timer_.timer_set) ngx_del_timer(&timer_);
   long long result = admission_result_;
+  if (admitting_key_) {
+    admitting_key_ = false;
+    return on_key_admission(result);
+  }
   const std::string& pid = cand_->provider->cfg.id;
   if (result > 0 && static_cast<size_t>(result) <= plan_.items.size()) return on_admission_full(static_cast<size_t>(result));
   reserved_ = result == 0;
@@ -760,7 +876,7 @@ void GatewayRequest::finish_attempt() {
   if (rec.failure != Failure::kNone) return fail_attempt(std::move(rec));
 
   quota::Cost spent = actual_cost(usage);
-  if (metered()) Worker::instance()->record_usage(rec.provider_id, spent);
+  charge(rec.provider_id, spent);
   settle_quota(spent, true);
   Worker::instance()->report(*cand_->provider, Failure::kNone, nullptr, c.hint_headers, now_ms());
   tried_.push_back(std::move(rec));
@@ -786,7 +902,7 @@ void GatewayRequest::fail_attempt(AttemptRecord rec, const failover::Classificat
   if (committed_ || (xlate_ && xlate_->usage().present)) u = spent;
   u.requests = 1;
   u.failures = 1;
-  if (metered()) Worker::instance()->record_usage(rec.provider_id, u);
+  charge(rec.provider_id, u);
   settle_quota(spent, committed_);
   if (cls && rec.failure == Failure::kRateLimited && cls->retry_after_ms >= 0 &&
       (retry_after_ms_ < 0 || cls->retry_after_ms < retry_after_ms_))
@@ -803,6 +919,7 @@ void GatewayRequest::fail_attempt(AttemptRecord rec, const failover::Classificat
     ApiError e{502, "upstream_error", "stream_interrupted",
                "The upstream stream failed after it had started: " + failover::describe(tried_.back()), ""};
     log_outcome("interrupted");
+    error_ = e.message;
     return done(output(translate::render_stream_error(api_, e), true));
   }
   if (f == Failure::kClientError) {
@@ -814,6 +931,7 @@ void GatewayRequest::fail_attempt(AttemptRecord rec, const failover::Classificat
     const std::string& dialect = cand_->provider->cfg.dialect;
     bool same_dialect = dialect == (translate::is_anthropic_dialect(api_) ? "anthropic" : "openai") && api_ != ClientApi::kResponses;
     log_outcome("client_error");
+    error_ = !message.empty() ? message : tried_.back().detail;
     if (vendor_json && same_dialect)
       return done(send_whole(r_, static_cast<ngx_uint_t>(status), resp_, trail_headers(false)));
     ApiError e = openai::invalid_request(!message.empty() ? message : (tried_.back().detail.empty() ? "The vendor rejected the request." : tried_.back().detail));
@@ -828,6 +946,7 @@ void GatewayRequest::fail_all() {
   bool capped = next_ < route_.candidates.size();
   log_outcome("failed");
   ApiError e = failover::final_error(req_.model, tried_, route_.skipped, capped);
+  error_ = e.message;
   auto headers = trail_headers(false);
   if (e.status == 429 && e.code != "insufficient_quota") {  // every vendor rate limited: when to come back
     int64_t wait = retry_after_ms_;
@@ -902,6 +1021,7 @@ bool GatewayRequest::commit_stream() {
     return false;
   }
   committed_ = true;
+  first_byte_ms_ = now_ms();
   return true;
 }
 

@@ -45,6 +45,8 @@ ngx_command_t commands[] = {
      NGX_HTTP_MAIN_CONF_OFFSET, 0, nullptr},
     {ngx_string("lingmo_test_clock"), NGX_HTTP_MAIN_CONF | NGX_CONF_FLAG, ngx_conf_set_flag_slot, NGX_HTTP_MAIN_CONF_OFFSET,
      offsetof(ngx_http_lingmo_main_conf_t, test_clock), nullptr},
+    {ngx_string("lingmo_request_log_size"), NGX_HTTP_MAIN_CONF | NGX_CONF_TAKE1, ngx_conf_set_num_slot,
+     NGX_HTTP_MAIN_CONF_OFFSET, offsetof(ngx_http_lingmo_main_conf_t, request_log_size), nullptr},
     {ngx_string("lingmo_tls_verify"), NGX_HTTP_MAIN_CONF | NGX_CONF_FLAG, ngx_conf_set_flag_slot, NGX_HTTP_MAIN_CONF_OFFSET,
      offsetof(ngx_http_lingmo_main_conf_t, tls_verify), nullptr},
     {ngx_string("lingmo_connect_timeout"), LOC_ANY | NGX_CONF_TAKE1, ngx_conf_set_msec_slot, NGX_HTTP_LOC_CONF_OFFSET,
@@ -236,6 +238,7 @@ void* create_main_conf(ngx_conf_t* cf) noexcept {
   mcf->test_clock = NGX_CONF_UNSET;
   mcf->circuit_failures = NGX_CONF_UNSET_UINT;
   mcf->circuit_cooldown = NGX_CONF_UNSET_MSEC;
+  mcf->request_log_size = NGX_CONF_UNSET_UINT;
   return mcf;
 }
 
@@ -245,6 +248,7 @@ char* init_main_conf(ngx_conf_t* cf, void* conf) noexcept {
   ngx_conf_init_value(mcf->test_clock, 0);
   ngx_conf_init_uint_value(mcf->circuit_failures, 3);
   ngx_conf_init_msec_value(mcf->circuit_cooldown, 30000);
+  ngx_conf_init_uint_value(mcf->request_log_size, 10000);
   bool used = mcf->redis_set & 2, redis = mcf->redis_set & 1;
   if (used && !redis) {
     ngx_conf_log_error(NGX_LOG_EMERG, cf, 0, "\"lingmo_gateway on\" needs \"lingmo_redis\" in the http block");

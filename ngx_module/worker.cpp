@@ -7,6 +7,7 @@
 #include "config/schema.h"
 #include "crypto/crypto.h"
 #include "failover/penalty.h"
+#include "usage/request_log.h"
 
 namespace lingmo::ngx {
 
@@ -15,6 +16,8 @@ constexpr ngx_msec_t kTickMs = 1000;
 constexpr ngx_msec_t kRedisStallMs = 3000;   // unanswered this long: Redis is treated as gone
 constexpr int kBatchMarkerTtlS = 2 * 24 * 3600;
 constexpr ngx_msec_t kFlushDelayMs = 100;
+constexpr size_t kLogBufferRecords = 2000;  // per worker, waiting for Redis
+constexpr size_t kLogBatchRecords = 200;    // per LPUSH
 
 config::RawHash to_map(redisReply* r) {
   config::RawHash m;
@@ -71,6 +74,7 @@ Worker::Worker(ngx_cycle_t* cycle, ngx_http_lingmo_main_conf_t* mcf, RedisEndpoi
     refreshing_ = false;
     refresh();
     flush_usage();
+    flush_log();
   });
   sub_.set_on_up([this] {
     sub_.subscribe(schema::kEventsChannel, [this](const std::string& msg) {
@@ -96,6 +100,7 @@ void Worker::on_tick(ngx_event_t* ev) {
   if (self->cmd_.oldest_pending_ms() > kRedisStallMs) self->cmd_.reset("no reply for 3 s");
   self->refresh();
   self->flush_usage();
+  self->flush_log();
   ngx_add_timer(&self->tick_, kTickMs);
 }
 
@@ -186,7 +191,41 @@ void Worker::schedule_flush() {
   if (!flush_timer_.timer_set && !flush_sent_) ngx_add_timer(&flush_timer_, kFlushDelayMs);
 }
 
-void Worker::on_flush_timer(ngx_event_t* ev) { static_cast<Worker*>(ev->data)->flush_usage(); }
+void Worker::on_flush_timer(ngx_event_t* ev) {
+  auto* self = static_cast<Worker*>(ev->data);
+  self->flush_usage();
+  self->flush_log();
+}
+
+void Worker::log_request(std::string record_json) {
+  if (mcf_->request_log_size == 0) return;
+  if (log_pending_.size() >= kLogBufferRecords) {
+    log_pending_.erase(log_pending_.begin());
+    if (log_dropped_++ % 1000 == 0)
+      ngx_log_error(NGX_LOG_WARN, log_, 0, "lingmo: request log buffer full (Redis away?): dropping the oldest records");
+  }
+  log_pending_.push_back(std::move(record_json));
+  if (!flush_timer_.timer_set) ngx_add_timer(&flush_timer_, kFlushDelayMs);
+}
+
+// Records go out oldest first (LPUSH of several values puts the last one at the head), the list is
+// trimmed in the same pipeline. At most once: a batch whose reply is lost is not resent (a
+// duplicate log row would be worse than a missing one; usage counters are exact regardless).
+void Worker::flush_log() {
+  if (log_sent_ || log_pending_.empty() || !cmd_.connected()) return;
+  size_t n = std::min(log_pending_.size(), kLogBatchRecords);
+  std::vector<std::string> argv{"LPUSH", usage::kRequestLogKey};
+  argv.insert(argv.end(), log_pending_.begin(), log_pending_.begin() + static_cast<std::ptrdiff_t>(n));
+  log_sent_ = cmd_.command(argv, [this](redisReply* r) {
+    log_sent_ = false;
+    if (r && r->type == REDIS_REPLY_ERROR)
+      ngx_log_error(NGX_LOG_ERR, log_, 0, "lingmo: request log write failed: %s", r->str);
+    if (!log_pending_.empty() && !flush_timer_.timer_set) ngx_add_timer(&flush_timer_, kFlushDelayMs);
+  });
+  if (!log_sent_) return;
+  log_pending_.erase(log_pending_.begin(), log_pending_.begin() + static_cast<std::ptrdiff_t>(n));
+  cmd_.command({"LTRIM", usage::kRequestLogKey, "0", std::to_string(mcf_->request_log_size - 1)}, nullptr);
+}
 
 void Worker::flush_usage() {
   // One batch on the wire at a time: under load, increments aggregate while it travels. A batch
@@ -244,11 +283,19 @@ void Worker::report(const config::RuntimeProvider& p, failover::Failure f, const
     case Failure::kIdleTimeout:
     case Failure::kMalformed:
     case Failure::kInterrupted:
+    {
+      int64_t was_until = breaker.open() ? breaker.open_until_ms() : -1;
       breaker.on_failure(now_ms);
-      if (breaker.open())
+      if (breaker.open() && breaker.open_until_ms() != was_until) {
         ngx_log_error(NGX_LOG_WARN, log_, 0, "lingmo: circuit open for provider %s (retry at %L)", p.cfg.id.c_str(),
                       static_cast<long long>(breaker.open_until_ms()));
+        // For the control plane (quota monitor, circuit_open alerts); routing never reads it back:
+        // breakers stay per worker (ARCHITECTURE decision 4).
+        config::CircuitNote note{now_ms, breaker.open_until_ms(), failover::failure_name(f), static_cast<int64_t>(ngx_pid)};
+        cmd_.command({"HSET", schema::kCircuits, p.cfg.id, schema::to_json(note)}, nullptr);
+      }
       break;
+    }
     default:
       breaker.on_success();  // the vendor answered: it is reachable, whatever it said
   }

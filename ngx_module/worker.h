@@ -75,6 +75,10 @@ class Worker {
   long long admit_locally(const quota::Plan& plan);
   void forget(const std::string& provider_id);  // "clear:<id>" from an operator; "*" = all
 
+  // Queues one request-log record (usage/request_log.h) for the capped list in Redis; sent with
+  // the next flush. Bounded: while Redis is away the oldest waiting records are dropped first.
+  void log_request(std::string record_json);
+
  private:
   Worker(ngx_cycle_t* cycle, ngx_http_lingmo_main_conf_t* mcf, RedisEndpoint ep);
   ~Worker();
@@ -83,6 +87,7 @@ class Worker {
   void load_config(long long version);
   void install(std::shared_ptr<const config::ConfigSet> cfg, const config::RawHash& states);
   void flush_usage();
+  void flush_log();
   void schedule_flush();
   failover::Circuit& circuit(const std::string& provider_id);
   static void on_flush_timer(ngx_event_t* ev);
@@ -102,6 +107,9 @@ class Worker {
   std::string batch_prefix_;
   uint64_t batch_seq_ = 0;
   bool flush_sent_ = false;
+  std::vector<std::string> log_pending_;  // request records not yet sent, oldest first
+  bool log_sent_ = false;
+  uint64_t log_dropped_ = 0;
   bool warned_empty_ = false;
   ngx_event_t flush_timer_{};
   bool refreshing_ = false;

@@ -4,12 +4,17 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <cstdio>
+#include <cstdlib>
 #include <map>
 #include <set>
 
+#include "balance_sync.h"
 #include "config/schema.h"
+#include "quota/balance.h"
 #include "quota_view.h"
 #include "translate/jsonv.h"
+#include "usage/ledger.h"
 #include "util/json.h"
 
 namespace lingmo::cp {
@@ -23,6 +28,75 @@ constexpr const char* kRules = "lingmo:alert:rules";
 constexpr const char* kDeliveries = "lingmo:alert:deliveries";
 
 std::string channel_aad(const std::string& id) { return "alert-channel:" + id; }
+
+std::string amount_text(double v) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.2f", v);
+  return buf;
+}
+
+// balance_low and sync_failing, from the balance sync's records (lingmo:balance:<provider>):
+// balance_low once per provider and UTC day while its last good balance is under the rule's
+// min_balance; sync_failing once per failure streak (the streak's start is in the key).
+void evaluate_balance_alerts(RedisPool& redis, Dispatcher& dispatcher, const std::map<std::string, std::string>& rules, int64_t now) {
+  struct Watch {
+    std::string id, event, provider;
+    std::vector<std::string> channels;
+    double min_balance = 0;
+    int64_t failures = 3, cooldown_s = 1800;
+  };
+  std::vector<Watch> watch;
+  for (const auto& [id, json] : rules) {
+    rapidjson::Document d;
+    d.Parse(json.c_str());
+    std::string event = json::get_string(d, "event");
+    if (d.HasParseError() || !json::get_bool(d, "enabled", true) || (event != "balance_low" && event != "sync_failing")) continue;
+    Watch w{id, event, json::get_string(d, "provider"), {}, 0, std::max<int64_t>(1, json::get_int(d, "failures", 3)),
+            std::max<int64_t>(60, json::get_int(d, "cooldown_s", 1800))};
+    if (const auto* m = jv::get(d, "min_balance"); m && m->IsNumber()) w.min_balance = m->GetDouble();
+    else if (event == "balance_low") continue;
+    if (const auto* ch = jv::get(d, "channels"); ch && ch->IsArray())
+      for (const auto& c : ch->GetArray())
+        if (c.IsString()) w.channels.emplace_back(c.GetString());
+    watch.push_back(std::move(w));
+  }
+  if (watch.empty()) return;
+  auto records = read_balances(redis);
+  if (!records) return;
+  std::string day = usage::utc_day(now);
+  for (const auto& [pid, h] : records.value()) {
+    auto field = [&](const char* k) {
+      auto it = h.find(k);
+      return it == h.end() ? std::string() : it->second;
+    };
+    for (const auto& w : watch) {
+      if (!w.provider.empty() && w.provider != pid) continue;
+      std::string key;
+      alerts::Event e;
+      double balance = 0;
+      int64_t failures = std::atoll(field("failures").c_str());
+      if (w.event == "balance_low" && quota::parse_amount(field("balance"), balance) && balance < w.min_balance) {
+        std::string cur = field("currency").empty() ? "" : " " + field("currency");
+        e = {"balance_low", balance <= 0 ? "critical" : "warning",
+             pid + ": balance " + amount_text(balance) + cur + ", under " + amount_text(w.min_balance) + cur,
+             "the vendor's balance API reported " + amount_text(balance) + cur + " (read at epoch ms " + field("read_at") + ")" +
+                 (balance <= 0 ? "; the provider is parked until funds are back" : ""),
+             pid, "", now};
+        key = "balance_low:" + pid + ":" + day;
+      } else if (w.event == "sync_failing" && failures >= w.failures) {
+        e = {"sync_failing", "warning", pid + ": balance sync failing (" + std::to_string(failures) + " times in a row)",
+             "last error: " + field("error") + ". Until it reads again, the last good reading stands.", pid, "", now};
+        key = "sync_failing:" + pid + ":" + field("streak_start");
+      } else {
+        continue;
+      }
+      auto set = redis.run({"SET", "lingmo:alert:fired:" + w.id + ":" + key, "1", "NX", "EX",
+                            std::to_string(std::max<int64_t>(w.cooldown_s, w.event == "balance_low" ? 2 * 86400 : 8 * 86400))});
+      if (!set || set.value()->type == REDIS_REPLY_NIL) continue;
+      for (const auto& ch : w.channels) dispatcher.enqueue(ch, e);
+    }
+  }
+}
 
 }  // namespace
 
@@ -145,6 +219,7 @@ void Dispatcher::record(const std::string& channel_id, const alerts::Event& e, c
 void evaluate_alerts(RedisPool& redis, Dispatcher& dispatcher, int64_t now) {
   auto rules = redis.hgetall(kRules);
   if (!rules || rules.value().empty()) return;
+  evaluate_balance_alerts(redis, dispatcher, rules.value(), now);
   struct Rule {
     std::string id, event;
     std::vector<std::string> channels;
@@ -209,7 +284,10 @@ void evaluate_alerts(RedisPool& redis, Dispatcher& dispatcher, int64_t now) {
                                                     : ": the vendor refused the API key");
     alerts::Event e{event, kind == "threshold" ? "warning" : "critical", title,
                     st.value().reason + " (parked until epoch ms " + std::to_string(st.value().unusable_until_ms) + ")", id, "", now};
-    fire(std::string(event) + ":" + id + ":" + std::to_string(st.value().unusable_until_ms), e, 0);
+    // The balance sync renews its parks at every reading: they keep one key (the rule's cool-down
+    // spaces the reminders) instead of one event per renewal.
+    bool renewed = st.value().reason.rfind(kBalanceParkReason, 0) == 0;
+    fire(std::string(event) + ":" + id + ":" + (renewed ? std::string("balance-sync") : std::to_string(st.value().unusable_until_ms)), e, 0);
   }
   for (const auto& [model, ids] : serving) {
     if (ids.empty() || !std::all_of(ids.begin(), ids.end(), [&](const std::string& id) { return parked.count(id) > 0; })) continue;
@@ -219,6 +297,16 @@ void evaluate_alerts(RedisPool& redis, Dispatcher& dispatcher, int64_t now) {
                     "parked: " + list + ". Requests for " + model + " fail until one comes back.", "", model, now};
     fire("all:" + model, e, 0);
   }
+  // Breakers open per worker; one alert per opening (since_ms names it), reopenings after a failed
+  // trial included — the rule's cool-down spaces them.
+  if (auto open = read_open_circuits(redis, now))
+    for (const auto& [id, n] : open.value()) {
+      alerts::Event e{"circuit_open", "warning", id + ": circuit breaker open after repeated failures",
+                      "last failure: " + n.cause + "; an nginx worker skips it until epoch ms " + std::to_string(n.open_until_ms) +
+                          ", then sends one trial request",
+                      id, "", now};
+      fire("circuit:" + id, e, 0);
+    }
 }
 
 }  // namespace lingmo::cp

@@ -2,12 +2,15 @@
 // turns quota and provider state into events, and the dispatcher that delivers them.
 //   lingmo:alert:channels    hash id -> {"id","name","type","enabled","url","secret_sealed","chat_id",
 //                            "smtp_user","smtp_password_sealed","from","to":[...]}
-//   lingmo:alert:rules       hash id -> {"id","event","channels":[ids],"cooldown_s","enabled"}
+//   lingmo:alert:rules       hash id -> {"id","event","channels":[ids],"cooldown_s","enabled"} (+ "at","tz": digest)
 //   lingmo:alert:fired:<rule>:<event key>   de-duplication (SET NX EX cooldown)
 //   lingmo:alert:deliveries  list, newest first, 1,000 kept: what was sent where, and how it went
 // Events: warn_level (a quota rule crossed one of settings.warn_levels), switched (a provider
 // reached its switch threshold), exhausted (the vendor said its quota is gone), key_invalid (the
-// vendor refused our key), all_exhausted (every provider of a model is parked). Deliveries run on
+// vendor refused our key), all_exhausted (every provider of a model is parked), balance_low (a
+// vendor balance under the rule's min_balance), sync_failing (the balance sync failed the rule's
+// `failures` times in a row), circuit_open (an nginx worker's breaker opened: lingmo:circuits); digest rules
+// (a daily summary) are sent by alert_digest.h. Deliveries run on
 // their own threads (4, each call bounded to 10-15 s) with a bounded queue: a dead channel delays
 // nothing else unless four of them hang at once.
 #pragma once
@@ -27,7 +30,10 @@
 
 namespace lingmo::cp {
 
-inline constexpr const char* kAlertEvents[] = {"warn_level", "switched", "exhausted", "key_invalid", "all_exhausted"};
+inline constexpr const char* kAlertEvents[] = {"warn_level", "switched", "exhausted", "key_invalid", "all_exhausted",
+                                               "digest",  // digest: alert_digest.h
+                                               "balance_low", "sync_failing",  // from the balance sync (balance_sync.h)
+                                               "circuit_open"};  // a worker's breaker opened (lingmo:circuits)
 inline constexpr const char* kChannelTypes[] = {"webhook", "dingtalk", "feishu", "wecom", "slack", "telegram", "email"};
 
 struct DeliveryResult {

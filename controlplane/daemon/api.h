@@ -34,7 +34,7 @@ enum class Access {
   kPublic,   // no session (login, health)
   kSession,  // any session, even one that must change its password first
   kRead,     // a session with a changed password (admin or viewer)
-  kWrite,    // an admin session; the call is written to the audit log
+  kWrite,    // an admin session; the call is written to the audit log when the route names an action
 };
 
 struct Call {
@@ -67,10 +67,14 @@ void register_audit_routes(Router& r);
 void register_system_routes(Router& r);
 void register_quota_routes(Router& r);  // also GET /metrics
 void register_config_routes(Router& r);  // export / import
+void register_log_routes(Router& r);     // GET /api/log/list (request log)
+void register_user_routes(Router& r);    // accounts (admin only)
 class Outbound;
 class Dispatcher;
 void register_alert_routes(Router& r, Dispatcher& dispatcher);
 void register_test_routes(Router& r, const Outbound& outbound);  // POST /api/model/test
+class BalanceSync;
+void register_balance_routes(Router& r, BalanceSync& sync);  // POST /api/quota/sync/{provider} (api_quota.cpp)
 
 // Whether `origin` is in the comma-separated ALLOWED_ORIGINS list (CORS).
 bool origin_allowed(const std::string& allowed, const std::string& origin);

@@ -1,15 +1,19 @@
 // Alert channels and rules, test-send and delivery history:
 //   GET/POST /api/alerts/channels, PUT/DELETE /api/alerts/channels/{id}, POST /api/alerts/channels/{id}/test
-//   GET/POST /api/alerts/rules, PUT/DELETE /api/alerts/rules/{id}
+//   GET/POST /api/alerts/rules, PUT/DELETE /api/alerts/rules/{id}, POST /api/alerts/rules/{id}/digest-now
 //   GET /api/alerts/deliveries?channel=&limit=
 // Webhook URLs (they carry the token), signing secrets and SMTP passwords are sealed like vendor
 // keys and never shown again: the API shows the URL's scheme and host only.
 #include <algorithm>
 #include <chrono>
+#include <tuple>
 
+#include "alert_digest.h"
+#include "clock.h"
 #include "alerts.h"
 #include "api.h"
 #include "crypto/crypto.h"
+#include "quota/tz.h"
 #include "translate/jsonv.h"
 #include "util/json.h"
 
@@ -22,10 +26,6 @@ using rapidjson::Value;
 
 constexpr const char* kChannels = "lingmo:alert:channels";
 constexpr const char* kRules = "lingmo:alert:rules";
-
-int64_t now_ms() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch()).count();
-}
 
 // "https://oapi.dingtalk.com/…": scheme and host only — webhook tokens hide in the path, the
 // query, the fragment or the user info.
@@ -137,15 +137,58 @@ Reply list_of(App& app, const char* hash, const char* name, bool channels) {
   return ok_raw(body + "]}");
 }
 
+// The fields of the balance sync's events: balance_low needs min_balance (in the watched
+// provider's currency), sync_failing takes failures (in a row, default 3); both may name one
+// provider. Other events carry none of them.
+bool apply_balance_fields(const Value& body, rapidjson::Document& r, std::string& error) {
+  auto& a = r.GetAllocator();
+  std::string event = json::get_string(r, "event");
+  bool low = event == "balance_low", failing = event == "sync_failing";
+  const Value* min = jv::get(body, "min_balance");
+  const Value* failures = jv::get(body, "failures");
+  const Value* provider = jv::get(body, "provider");
+  if (min && (!low || !min->IsNumber())) return error = low ? "min_balance must be a number" : "min_balance applies to balance_low rules only", false;
+  if (failures && (!failing || !failures->IsInt64() || failures->GetInt64() < 1 || failures->GetInt64() > 1000))
+    return error = failing ? "failures must be a whole number from 1 to 1000" : "failures applies to sync_failing rules only", false;
+  if (provider && (!(low || failing) || !provider->IsString()))
+    return error = low || failing ? "provider must be a provider id" : "provider applies to balance_low and sync_failing rules only", false;
+  for (auto [k, v, keep] : {std::tuple{"min_balance", min, low}, std::tuple{"failures", failures, failing},
+                            std::tuple{"provider", provider, low || failing}}) {
+    if (v || !keep) r.RemoveMember(k);  // replaced, or meaningless for the (new) event
+    if (v) r.AddMember(Value(k, a), Value(*v, a), a);
+  }
+  if (low && !r.HasMember("min_balance")) return error = "a balance_low rule needs min_balance (alert when a balance is below it)", false;
+  if (failing && !r.HasMember("failures")) r.AddMember("failures", 3, a);
+  return true;
+}
+
 bool apply_rule(App& app, const Value& body, rapidjson::Document& r, std::string& error) {
   auto& a = r.GetAllocator();
   if (const Value* e = jv::get(body, "event")) {
-    if (!e->IsString() || !is_one_of(e->GetString(), kAlertEvents))
-      return error = "event must be one of warn_level, switched, exhausted, key_invalid, all_exhausted", false;
+    if (!e->IsString() || !is_one_of(e->GetString(), kAlertEvents)) {
+      error = "event must be one of";
+      for (const char* k : kAlertEvents) error += std::string(k == kAlertEvents[0] ? " " : ", ") + k;
+      return false;
+    }
     r.RemoveMember("event");
     jv::add(r, "event", jv::sv(e), a);
   }
   if (json::get_string(r, "event").empty()) return error = "event is required", false;
+  // A digest is sent at a time of day: "at" (HH:MM) in "tz". Other events have neither.
+  bool digest = json::get_string(r, "event") == "digest";
+  for (const char* k : {"at", "tz"}) {
+    const Value* v = jv::get(body, k);
+    if (v && !digest) return error = "at and tz apply to digest rules only", false;
+    if (v && !v->IsString()) return error = std::string(k) + " must be a string", false;
+    if (!digest) r.RemoveMember(k);  // the event changed: its time of day means nothing now
+  }
+  if (digest) {
+    if (const Value* at = jv::get(body, "at"); at && digest_minute(at->GetString()) < 0)
+      return error = "at must be a time of day HH:MM, 00:00 to 23:59", false;
+    if (const Value* tz = jv::get(body, "tz"); tz && !quota::TimeZone::load(tz->GetString()))
+      return error = "tz must be an IANA time zone name such as Asia/Shanghai (or UTC)", false;
+  }
+  if (!apply_balance_fields(body, r, error)) return false;
   if (const Value* ch = jv::get(body, "channels")) {
     if (!ch->IsArray() || ch->Empty()) return error = "channels must be a non-empty array of channel ids", false;
     for (const auto& c : ch->GetArray()) {
@@ -169,6 +212,12 @@ bool apply_rule(App& app, const Value& body, rapidjson::Document& r, std::string
     r.AddMember("enabled", e->GetBool(), a);
   }
   if (!r.HasMember("enabled")) r.AddMember("enabled", true, a);
+  if (digest)  // stored last, so a rule reads id, event, channels, ..., then its time of day
+    for (auto [k, def] : {std::pair{"at", kDigestDefaultAt}, std::pair{"tz", "UTC"}}) {
+      std::string v = json::get_string(body, k, json::get_string(r, k, def));
+      r.RemoveMember(k);
+      jv::add(r, k, v, a);
+    }
   return true;
 }
 
@@ -227,7 +276,7 @@ void register_alert_routes(Router& r, Dispatcher& dispatcher) {
     auto stored = app.redis.get_string({"HGET", kChannels, c.req.matches[1]});
     if (!stored) return storage_error(stored.error());
     if (stored.value().empty()) return not_found("channel " + std::string(c.req.matches[1]));
-    alerts::Event e{"test", "info", "LingMo test alert", "If you can read this, the channel works.", "", "", now_ms()};
+    alerts::Event e{"test", "info", "LingMo test alert", "If you can read this, the channel works.", "", "", epoch_ms()};
     DeliveryResult res = dispatcher.send_now(stored.value(), e);
     return ok_raw("{\"ok\":" + std::string(res.ok ? "true" : "false") + ",\"status\":" + std::to_string(res.status) +
                   ",\"latency_ms\":" + std::to_string(res.latency_ms) + ",\"error\":" + json::quote(res.error) + "}");
@@ -238,6 +287,24 @@ void register_alert_routes(Router& r, Dispatcher& dispatcher) {
           [&app](const Call& c) { return upsert(app, c, kRules, c.req.matches[1], false); });
   r.route("DELETE", "/api/alerts/rules/" + id_re, Access::kWrite, "alert.rule.delete",
           [&app](const Call& c) { return remove(app, kRules, c.req.matches[1], "rule"); });
+  // A digest rule's message now, to its channels and in the answer (a preview); today's scheduled
+  // digest is not affected.
+  r.route("POST", "/api/alerts/rules/" + id_re + "/digest-now", Access::kWrite, "alert.rule.digest_now", [&app, &dispatcher](const Call& c) {
+    std::string id = c.req.matches[1];
+    auto stored = app.redis.get_string({"HGET", kRules, id});
+    if (!stored) return storage_error(stored.error());
+    if (stored.value().empty()) return not_found("rule " + id);
+    rapidjson::Document rule;
+    rule.Parse(stored.value().c_str());
+    if (json::get_string(rule, "event") != "digest") return bad_request("rule " + id + " is not a digest rule");
+    auto zone = quota::TimeZone::load(json::get_string(rule, "tz", "UTC"));
+    alerts::Event e = build_digest(app.redis, epoch_ms(), zone ? *zone.value() : *quota::TimeZone::utc());
+    size_t queued = 0;
+    if (const Value* ch = jv::get(rule, "channels"); ch && ch->IsArray())
+      for (const auto& channel : ch->GetArray())
+        if (channel.IsString()) dispatcher.enqueue(channel.GetString(), e), ++queued;
+    return ok_raw("{\"queued\":" + std::to_string(queued) + ",\"title\":" + json::quote(e.title) + ",\"text\":" + json::quote(e.text) + "}");
+  });
   r.route("GET", "/api/alerts/deliveries", Access::kRead, "", [&app](const Call& c) {
     size_t limit = 50;
     try {

@@ -8,6 +8,7 @@
 #include <chrono>
 
 #include "api.h"
+#include "clock.h"
 #include "config/schema.h"
 #include "translate/jsonv.h"
 #include "util/json.h"
@@ -18,10 +19,6 @@ namespace {
 
 namespace jv = translate::jv;
 using rapidjson::Value;
-
-int64_t now_ms() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch()).count();
-}
 
 }  // namespace
 
@@ -36,7 +33,7 @@ void register_config_routes(Router& r) {
     rapidjson::Document out(rapidjson::kObjectType);
     auto& a = out.GetAllocator();
     out.AddMember("lingmo_export", 1, a);
-    out.AddMember("exported_at", now_ms(), a);
+    out.AddMember("exported_at", epoch_ms(), a);
     jv::add(out, "secret_key_id", app.secret.id(), a);
     Value list(rapidjson::kArrayType);
     for (const auto& [id, json] : providers.value()) {

@@ -1,6 +1,7 @@
 // Providers ("models" in the brief's API): GET /api/model/list, GET /api/model/{id},
 // POST /api/model/add (optionally from a vendor template), PUT /api/model/{id},
-// DELETE /api/model/{id}, POST /api/model/{id}/enable|disable, POST /api/model/reorder,
+// DELETE /api/model/{id}, POST /api/model/{id}/enable|disable, POST /api/model/{id}/clear (lift a
+// park, reset circuit breakers), POST /api/model/reorder,
 // GET /api/templates. Vendor keys arrive in plain text over the API, are sealed
 // (AES-256-GCM, provider id as associated data) before they are stored, and are only ever shown
 // masked.
@@ -41,6 +42,11 @@ void provider_view(App& app, const config::Provider& p, const std::map<std::stri
   if (!p.api_key_sealed.empty()) {
     auto key = app.secret.decrypt(p.api_key_sealed, p.id);
     jv::add(out, "api_key_masked", key ? mask_secret(key.value()) : std::string("(sealed with another secret key)"), a);
+  }
+  // The balance sync's admin key: shown as present or not, never as its sealed value.
+  if (auto b = out.FindMember("balance"); b != out.MemberEnd() && b->value.IsObject()) {
+    b->value.RemoveMember("admin_key_sealed");
+    b->value.AddMember("has_admin_key", !p.balance.admin_key_sealed.empty(), a);
   }
   auto st = states.find(p.id);
   if (st != states.end()) {
@@ -164,6 +170,19 @@ void register_provider_routes(Router& r) {
 
   // Priority order as a list of ids: the first gets priority 10, the next 20, ... (what the UI's
   // drag and drop sends). Providers not listed keep theirs.
+  // The operator's "it is fixed now": lifts the provider's park (any kind) and resets the nginx
+  // workers' circuit breakers for it, like `lingmo-admin state clear ID`.
+  r.route("POST", std::string("/api/model/") + kIdPattern + "/clear", Access::kWrite, "provider.clear", [&app](const Call& c) {
+    std::string id = c.req.matches[1];
+    auto p = load(app, id);
+    if (!p) return p.error().empty() ? not_found("provider " + id) : storage_error(p.error());
+    auto del = app.redis.run({"HDEL", schema::kProviderState, id});
+    if (!del) return storage_error(del.error());
+    app.redis.run({"HDEL", schema::kCircuits, id});
+    app.redis.run({"PUBLISH", schema::kEventsChannel, std::string(schema::kClearPrefix) + id});
+    return ok_raw("{\"ok\":true,\"was_parked\":" + std::string(del.value()->integer > 0 ? "true" : "false") + "}");
+  });
+
   r.route("POST", "/api/model/reorder", Access::kWrite, "provider.reorder", [&app](const Call& c) {
     rapidjson::Document d;
     Reply err;

@@ -45,8 +45,14 @@ Reply update_settings(App& app, const Value& body) {
   if (body.HasMember("pin")) {
     const Value& v = body["pin"];
     if (v.IsNull() || (v.IsString() && !v.GetStringLength())) del.push_back("pin");
-    else if (v.IsString()) fields["pin"] = v.GetString();
-    else return bad_request("pin must be a provider id or null");
+    else if (!v.IsString()) return bad_request("pin must be a provider id or null");
+    else {
+      // A pin on a provider that does not exist would silently do nothing.
+      auto exists = app.redis.run({"HEXISTS", schema::kProviders, v.GetString()});
+      if (!exists) return storage_error(exists.error());
+      if (exists.value()->integer != 1) return bad_request("pin: no provider " + std::string(v.GetString()));
+      fields["pin"] = v.GetString();
+    }
   }
   if (const Value* v = jv::get(body, "warn_levels")) {
     if (!v->IsArray()) return bad_request("warn_levels must be an array of shares, e.g. [0.8, 0.95]");

@@ -6,6 +6,7 @@
 #include <chrono>
 
 #include "api.h"
+#include "clock.h"
 #include "config/schema.h"
 #include "failover/signatures.h"
 #include "outbound.h"
@@ -21,10 +22,6 @@ namespace {
 namespace jv = translate::jv;
 using rapidjson::Value;
 using translate::ApiError;
-
-int64_t now_ms() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch()).count();
-}
 
 // The vendor's model ids from its list endpoint (OpenAI/Anthropic data[].id, Gemini models[].name).
 std::vector<std::string> model_ids(const std::string& body) {
@@ -85,7 +82,7 @@ void register_test_routes(Router& r, const Outbound& outbound) {
                        R"(,"messages":[{"role":"user","content":"Reply with the single word: pong"}],"max_tokens":16})";
     if (!translate::parse_client_request(translate::ClientApi::kChat, chat, req, parse_err)) return bad_request(parse_err.message);
     auto dialect = translate::parse_dialect(p.dialect).value_or(translate::VendorDialect::kOpenAI);
-    translate::Translator t(req, dialect, now_ms() / 1000);
+    translate::Translator t(req, dialect, epoch_ms() / 1000);
     translate::VendorRequest vr = t.request({&p, upstream});
     std::vector<std::string> headers{"Content-Type: application/json", "Accept: application/json"};
     if (!key.empty()) headers.push_back(translate::auth_header(p.dialect, key));
@@ -126,7 +123,7 @@ void register_test_routes(Router& r, const Outbound& outbound) {
         jv::add(e, "class", res.error.rfind("blocked:", 0) == 0 ? "blocked" : "connect", a);
         jv::add(e, "message", res.error, a);
       } else {
-        auto cls = failover::SignatureTable::builtin().classify(res.status, res.body, res.headers, p.vendor, now_ms());
+        auto cls = failover::SignatureTable::builtin().classify(res.status, res.body, res.headers, p.vendor, epoch_ms());
         jv::add(e, "class", failover::class_name(cls.cls), a);
         jv::add(e, "message", cls.message.empty() ? cls.note : cls.message, a);
         if (cls.retry_after_ms >= 0) e.AddMember("retry_after_ms", cls.retry_after_ms, a);

@@ -9,7 +9,7 @@ namespace {
 
 constexpr const char* kKeys[] = {"API_LISTEN", "API_PORT",  "REDIS_ADDR", "REDIS_PASSWORD",  "REDIS_DB",   "SECRET_FILE",
                                  "ENCRYPT_KEY", "SESSION_TTL", "DEMO_MODE", "ALLOWED_ORIGINS", "API_THREADS",
-                                 "QUOTA_SAMPLE_INTERVAL", "OUTBOUND_ALLOW"};
+                                 "QUOTA_SAMPLE_INTERVAL", "OUTBOUND_ALLOW", "BALANCE_SYNC_INTERVAL", "WEB_ROOT"};
 
 std::string trim(const std::string& s) {
   size_t a = s.find_first_not_of(" \t\r\n"), b = s.find_last_not_of(" \t\r\n");
@@ -43,6 +43,8 @@ Result<bool> DaemonConfig::apply(const std::map<std::string, std::string>& kv) {
     else if (k == "API_THREADS") { auto n = to_int(k, v, 1, 256); if (!n) return Result<bool>::fail(n.error()); threads = n.value(); }
     else if (k == "QUOTA_SAMPLE_INTERVAL") { auto n = to_int(k, v, 1, 3600); if (!n) return Result<bool>::fail(n.error()); sample_interval_s = n.value(); }
     else if (k == "OUTBOUND_ALLOW") outbound_allow = v;
+    else if (k == "WEB_ROOT") web_root = v;
+    else if (k == "BALANCE_SYNC_INTERVAL") { auto n = to_int(k, v, 0, 86400); if (!n) return Result<bool>::fail(n.error()); balance_interval_s = n.value(); }
     else return Result<bool>::fail("unknown setting " + k);
   }
   return true;

@@ -22,8 +22,11 @@ struct DaemonConfig {
   std::string allowed_origins;       // ALLOWED_ORIGINS: comma list for CORS (the UI's origin when served elsewhere)
   int threads = 8;                   // API_THREADS: HTTP worker threads
   int sample_interval_s = 60;        // QUOTA_SAMPLE_INTERVAL: how often quota counters are sampled (burn rates)
+  int balance_interval_s = 300;      // BALANCE_SYNC_INTERVAL: how often vendor balances are read; 0 = only on demand
   std::string outbound_allow;        // OUTBOUND_ALLOW: CIDRs the connectivity test may reach although internal
                                      // (e.g. 127.0.0.0/8 for a local Ollama); everything internal is refused otherwise
+  std::string web_root;              // WEB_ROOT: the built web console (controlplane/web/dist); "" = search the
+                                     // usual places (web_static.h), "off" = no console
 
   // Applies KEY=VALUE settings; unknown keys are an error (a typo must not pass silently).
   Result<bool> apply(const std::map<std::string, std::string>& kv);

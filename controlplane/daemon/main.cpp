@@ -14,9 +14,12 @@
 #include <thread>
 
 #include "api.h"
+#include "alert_digest.h"
 #include "alerts.h"
+#include "balance_sync.h"
 #include "outbound.h"
 #include "quota_view.h"
+#include "web_static.h"
 
 using namespace lingmo;
 
@@ -90,13 +93,19 @@ int main(int argc, char** argv) {
   cp::register_audit_routes(router);
   cp::register_quota_routes(router);
   cp::register_config_routes(router);
+  cp::register_log_routes(router);
+  cp::register_user_routes(router);
   auto allow = net::parse_cidrs(cfg.outbound_allow);
   if (!allow) return spdlog::critical("OUTBOUND_ALLOW: {}", allow.error()), 2;
   cp::Outbound outbound(allow.value());
   cp::register_test_routes(router, outbound);
+  cp::BalanceSync balance(app.redis, app.secret, outbound, cfg.balance_interval_s);
+  cp::register_balance_routes(router, balance);
   cp::Dispatcher dispatcher(app.redis, app.secret, outbound);
   dispatcher.start();
   cp::register_alert_routes(router, dispatcher);
+  // Last: the web console's catch-all GET (index.html for client routes, never for /api/*).
+  cp::register_web_static(server, cp::resolve_web_root(cfg.web_root));
   server.Options(R"(/api/.*)", [&app](const httplib::Request& req, httplib::Response& res) {
     // CORS preflight for the UI when it is served from another origin (ALLOWED_ORIGINS).
     std::string origin = req.get_header_value("Origin");
@@ -141,8 +150,12 @@ int main(int argc, char** argv) {
   });
 
   cp::QuotaSampler sampler(app.redis, cfg.sample_interval_s);
-  sampler.on_sampled([&](int64_t now) { cp::evaluate_alerts(app.redis, dispatcher, now); });
+  sampler.on_sampled([&](int64_t now) {
+    cp::evaluate_alerts(app.redis, dispatcher, now);
+    cp::send_due_digests(app.redis, dispatcher, now);  // daily digest rules (alert_digest.h)
+  });
   sampler.start();
+  balance.start();  // vendor balances and plan windows (balance_sync.h)
   spdlog::info("listening on {}:{} (Redis {})", cfg.listen, bound, cfg.redis);
   std::cout << "LISTENING " << cfg.listen << ":" << bound << std::endl;  // for scripts and tests
   server.listen_after_bind();
@@ -151,6 +164,7 @@ int main(int argc, char** argv) {
     waiter.join();
   }
   sampler.stop();
+  balance.stop();
   dispatcher.stop();
   spdlog::info("stopped");
   return 0;

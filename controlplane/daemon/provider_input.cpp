@@ -1,8 +1,10 @@
 #include "provider_input.h"
 
 #include <algorithm>
+#include <cctype>
 
 #include "config/schema.h"
+#include "quota/balance.h"
 #include "quota/rules.h"
 #include "translate/jsonv.h"
 #include "util/json.h"
@@ -12,6 +14,40 @@ namespace lingmo::cp {
 
 namespace jv = translate::jv;
 using rapidjson::Value;
+
+namespace {
+
+// "balance": {"kind","url","currency","admin_key"} on top of the provider's current balance
+// settings (an update may change one field; "" clears one). The admin key arrives in plain text
+// and is sealed here, with associated data of its own so it cannot pass for the inference key.
+Result<config::BalanceConfig> balance_from_body(App& app, const Value& b, const config::Provider& p) {
+  using R = Result<config::BalanceConfig>;
+  if (!b.IsObject()) return R::fail("balance must be an object");
+  config::BalanceConfig bc = p.balance;
+  for (const auto& m : b.GetObject()) {
+    std::string k(m.name.GetString(), m.name.GetStringLength());
+    if (k != "kind" && k != "url" && k != "currency" && k != "admin_key") return R::fail("unknown field \"balance." + k + "\"");
+    if (!m.value.IsString()) return R::fail("balance." + k + " must be a string");
+    std::string v(m.value.GetString(), m.value.GetStringLength());
+    if (k == "kind") bc.kind = v;
+    else if (k == "url") bc.url = v;
+    else if (k == "currency") bc.currency = v;
+    else bc.admin_key_sealed = v.empty() ? std::string() : app.secret.encrypt(v, "balance-admin:" + p.id);
+  }
+  if (!bc.kind.empty() && !quota::balance_kind_from_name(bc.kind, p.dialect))
+    return R::fail("balance.kind \"" + bc.kind + "\" is unknown (none, deepseek, moonshot, siliconflow, openrouter, stepfun, xai, zhipu, "
+                   "minimax, admin_usage)");
+  if (!bc.url.empty() && bc.url.rfind("http://", 0) != 0 && bc.url.rfind("https://", 0) != 0)
+    return R::fail("balance.url must start with http:// or https://");
+  for (char& c : bc.currency) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  if (!bc.currency.empty() && (bc.currency.size() != 3 || !std::all_of(bc.currency.begin(), bc.currency.end(), [](char c) { return c >= 'A' && c <= 'Z'; })))
+    return R::fail("balance.currency must be a three-letter code such as CNY or USD");
+  if (bc.kind == "admin_usage" && bc.admin_key_sealed.empty())
+    return R::fail("balance.kind admin_usage reads the organization's usage API: it needs balance.admin_key (an admin key, not the inference key)");
+  return bc;
+}
+
+}  // namespace
 
 // Builds a provider from an API body: on top of `existing` for updates. The body uses the stored
 // field names (docs/API.md) plus "api_key" (plain text, sealed here), "template" and
@@ -23,7 +59,7 @@ Result<config::Provider> provider_from_body(App& app, const Value& body, const c
   if (existing) doc.Parse(schema::to_json(*existing).c_str());
   else doc.SetObject();
   auto& a = doc.GetAllocator();
-  static const char* kSpecial[] = {"api_key", "template", "free_tier", "models", "quotas", "api_key_sealed"};
+  static const char* kSpecial[] = {"api_key", "template", "free_tier", "models", "quotas", "api_key_sealed", "balance"};
   // The stored fields a body may set, with their JSON types: a wrong type is an error, never a
   // silent default (an "enabled": "false" must not enable a provider).
   enum Kind { kString, kBool, kInt, kNumber, kObject, kArray };
@@ -109,6 +145,11 @@ Result<config::Provider> provider_from_body(App& app, const Value& body, const c
   if (const Value* key = jv::get(body, "api_key")) {
     if (!key->IsString()) return R::fail("api_key must be a string");
     p.api_key_sealed = key->GetStringLength() ? app.secret.encrypt(jv::sv(key), p.id) : std::string();
+  }
+  if (const Value* b = jv::get(body, "balance")) {
+    auto bc = balance_from_body(app, *b, p);
+    if (!bc) return R::fail(bc.error());
+    p.balance = std::move(bc.value());
   }
   if (p.models.empty()) return R::fail("a provider needs at least one model");
   // The same validation the data plane applies when it loads the configuration.

@@ -1,4 +1,7 @@
 #include "quota_view.h"
+#include "clock.h"
+
+#include <spdlog/spdlog.h>
 
 #include <chrono>
 #include <cstdlib>
@@ -13,10 +16,6 @@ namespace {
 
 std::string samples_key(const std::string& pid, size_t index) {
   return "lingmo:quota:samples:" + pid + ":" + std::to_string(index);
-}
-
-int64_t now_ms() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch()).count();
 }
 
 }  // namespace
@@ -55,6 +54,15 @@ Result<std::vector<RuleView>> read_quota(RedisPool& redis, int64_t now, double g
   return out;
 }
 
+Result<std::map<std::string, config::CircuitNote>> read_open_circuits(RedisPool& redis, int64_t now) {
+  auto all = redis.hgetall(schema::kCircuits);
+  if (!all) return Result<std::map<std::string, config::CircuitNote>>::fail(all.error());
+  std::map<std::string, config::CircuitNote> open;
+  for (const auto& [id, json] : all.value())
+    if (auto n = schema::circuit_from_json(json); n && n.value().open_until_ms > now) open.emplace(id, n.value());
+  return open;
+}
+
 void QuotaSampler::sample_once(int64_t now) {
   // The lease: one replica samples per interval (a second one would only add duplicates).
   auto lease = redis_.run({"SET", "lingmo:lease:quota-sampler", instance_, "NX", "PX", std::to_string(interval_s_ * 1000 - 500)});
@@ -76,7 +84,11 @@ void QuotaSampler::start() {
     std::unique_lock<std::mutex> lock(mu_);
     while (!stopping_) {
       lock.unlock();
-      sample_once(now_ms());
+      try {
+        sample_once(epoch_ms());
+      } catch (const std::exception& e) {  // (e.g. bad_alloc) never ends the thread, nor the daemon
+        spdlog::error("quota sampler: {}", e.what());
+      }
       lock.lock();
       cv_.wait_for(lock, std::chrono::seconds(interval_s_), [this] { return stopping_; });
     }

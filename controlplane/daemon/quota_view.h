@@ -6,6 +6,7 @@
 #include <atomic>
 #include <condition_variable>
 #include <functional>
+#include <map>
 #include <mutex>
 #include <string>
 #include <thread>
@@ -28,6 +29,9 @@ struct RuleView {
 // Every rule of every provider, with its stat at `now_ms`. `global_threshold` applies where the
 // provider has none of its own.
 Result<std::vector<RuleView>> read_quota(RedisPool& redis, int64_t now_ms, double global_threshold);
+
+// Circuit breakers that some nginx worker has open at `now_ms` (lingmo:circuits), by provider.
+Result<std::map<std::string, config::CircuitNote>> read_open_circuits(RedisPool& redis, int64_t now_ms);
 
 class QuotaSampler {
  public:

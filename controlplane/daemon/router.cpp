@@ -5,15 +5,12 @@
 #include <chrono>
 
 #include "api.h"
+#include "clock.h"
 #include "config/schema.h"
 
 namespace lingmo::cp {
 
 namespace {
-
-int64_t now_ms() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch()).count();
-}
 
 std::string bearer(const httplib::Request& req) {
   std::string h = req.get_header_value("Authorization");
@@ -118,7 +115,7 @@ void Router::dispatch(const httplib::Request& req, httplib::Response& res, Acces
     spdlog::error("{} {}: {}", req.method, req.path, e.what());
   }
   if (!action.empty() && (call.session || reply.status < 400 || access == Access::kPublic))
-    app_.audit.record({now_ms(), session ? session->user : reply.audit_user, call.ip, action, req.target, reply.status});
+    app_.audit.record({epoch_ms(), session ? session->user : reply.audit_user, call.ip, action, req.target, reply.status});
   res.status = reply.status;
   for (const auto& [k, v] : reply.headers) res.set_header(k.c_str(), v);
   res.set_content(reply.body, reply.content_type.c_str());

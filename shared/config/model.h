@@ -16,6 +16,16 @@ struct ModelMapping {
   std::string upstream;
 };
 
+// Where the control plane reads a provider's balance or plan quota (controlplane/daemon/
+// balance_sync.h; the data plane ignores it). Empty fields fall back to the vendor template.
+struct BalanceConfig {
+  std::string kind;              // quota/balance.h kind name; "" = the template's; "none" = no sync
+  std::string url;               // full endpoint URL; "" = the provider's origin + the kind's path
+  std::string admin_key_sealed;  // admin_usage: an admin key, sealed with "balance-admin:<id>" as associated data
+  std::string currency;          // when the vendor's answer does not say (e.g. "CNY"); "" = guess by host
+  bool empty() const { return kind.empty() && url.empty() && admin_key_sealed.empty() && currency.empty(); }
+};
+
 struct Provider {
   std::string id;                  // stable identifier, [A-Za-z0-9_.-]{1,64}; AES associated data
   std::string name;                // display name
@@ -37,6 +47,7 @@ struct Provider {
   double threshold = 0;                        // share of a quota at which to switch; 0 = global
   double price_input = 0;                      // currency units per 1M prompt tokens (cost quotas)
   double price_output = 0;                     // currency units per 1M completion tokens
+  BalanceConfig balance;                       // balance sync (control plane only)
 
   // Money for a number of tokens, in millionths of the currency (price per 1M tokens x tokens).
   int64_t cost_micros(int64_t prompt_tokens, int64_t completion_tokens) const {
@@ -60,6 +71,9 @@ struct GatewayKey {
   std::string name;
   std::vector<std::string> models;  // allowlist of client model names; empty = all
   bool enabled = true;
+  // Spending limits of this key (quota/rules.h; "model" unused): a request is refused once a
+  // budget's window is used up. Cost is counted at the serving provider's prices.
+  std::vector<quota::Rule> budgets;
 };
 
 // Observed state written by the data plane (and, for now, the admin CLI): a provider may be
@@ -69,6 +83,14 @@ struct ProviderState {
   std::string reason;             // human words: the vendor's message, "parked by admin", ...
   std::string kind;               // quota | rate_limited | auth | admin | ratelimit_headers
   std::string fingerprint;        // set: the state only holds while the provider's config is unchanged
+};
+
+// A circuit breaker that opened in some worker (lingmo:circuits): for the control plane only.
+struct CircuitNote {
+  int64_t since_ms = 0;       // when it opened
+  int64_t open_until_ms = 0;  // when that worker lets a trial request through
+  std::string cause;          // the failure that opened it (failover::failure_name)
+  int64_t pid = 0;            // the nginx worker
 };
 
 }  // namespace lingmo::config

@@ -29,6 +29,48 @@ Result<rapidjson::Document> parse_object(std::string_view json, const char* what
   return d;
 }
 
+// Quota rules as stored: {"metric","window","limit" (currency units for cost),"tz","model"}.
+// Shared by provider quotas and gateway-key budgets.
+void write_rules(Writer& w, const std::vector<quota::Rule>& rules) {
+  w.StartArray();
+  for (const auto& q : rules) {
+    w.StartObject();
+    kv(w, "metric", q.metric);
+    kv(w, "window", quota::window_name(q.window));
+    w.Key("limit");
+    if (q.metric == "cost")
+      w.Double(quota::limit_to_units(q.metric, q.limit));
+    else
+      w.Int64(q.limit);
+    kv(w, "tz", q.tz);
+    kv(w, "model", q.model);
+    w.EndObject();
+  }
+  w.EndArray();
+}
+
+Result<std::vector<quota::Rule>> read_rules(const rapidjson::Value& arr, const std::string& owner) {
+  using R = Result<std::vector<quota::Rule>>;
+  std::vector<quota::Rule> out;
+  for (const auto& q : arr.GetArray()) {
+    if (!q.IsObject()) return R::fail(owner + ": a quota rule is not an object");
+    quota::Rule r;
+    r.metric = json::get_string(q, "metric");
+    if (!quota::valid_metric(r.metric)) return R::fail(owner + ": quota metric \"" + r.metric + "\" is unknown");
+    auto w = quota::parse_window(json::get_string(q, "window", "day"));
+    if (!w) return R::fail(owner + ": " + w.error());
+    r.window = w.value();
+    if (auto l = q.FindMember("limit"); l != q.MemberEnd() && l->value.IsNumber())
+      r.limit = quota::limit_from_units(r.metric, l->value.GetDouble());
+    if (r.limit <= 0) return R::fail(owner + ": quota limit must be positive");
+    r.tz = json::get_string(q, "tz", "UTC");
+    if (r.tz.empty()) r.tz = "UTC";
+    r.model = json::get_string(q, "model");
+    out.push_back(std::move(r));
+  }
+  return out;
+}
+
 }  // namespace
 
 const char* const kSetStateScript =
@@ -42,6 +84,23 @@ const char* const kSetStateScript =
 
 std::string usage_key(std::string_view provider_id, std::string_view day) {
   return "lingmo:usage:" + std::string(provider_id) + ":" + std::string(day);
+}
+
+std::string key_usage_key(std::string_view key_id, std::string_view day) {
+  return "lingmo:keyusage:" + std::string(key_id) + ":" + std::string(day);
+}
+
+std::string to_json(const config::CircuitNote& n) {
+  return "{\"since_ms\":" + std::to_string(n.since_ms) + ",\"open_until_ms\":" + std::to_string(n.open_until_ms) +
+         ",\"cause\":" + json::quote(n.cause) + ",\"pid\":" + std::to_string(n.pid) + "}";
+}
+
+Result<config::CircuitNote> circuit_from_json(std::string_view text) {
+  auto doc = parse_object(text, "circuit note");
+  if (!doc) return Result<config::CircuitNote>::fail(doc.error());
+  const auto& d = doc.value();
+  return config::CircuitNote{json::get_int(d, "since_ms"), json::get_int(d, "open_until_ms"), json::get_string(d, "cause"),
+                             json::get_int(d, "pid")};
 }
 
 std::string usage_batch_key(std::string_view batch_id) { return "lingmo:usage:batch:" + std::string(batch_id); }
@@ -90,21 +149,7 @@ std::string to_json(const config::Provider& p) {
   for (const auto& [k, v] : p.rename_params) kv(w, k.c_str(), v);
   w.EndObject();
   w.Key("quotas");
-  w.StartArray();
-  for (const auto& q : p.quotas) {
-    w.StartObject();
-    kv(w, "metric", q.metric);
-    kv(w, "window", quota::window_name(q.window));
-    w.Key("limit");  // as written: currency units for cost
-    if (q.metric == "cost")
-      w.Double(quota::limit_to_units(q.metric, q.limit));
-    else
-      w.Int64(q.limit);
-    kv(w, "tz", q.tz);
-    kv(w, "model", q.model);
-    w.EndObject();
-  }
-  w.EndArray();
+  write_rules(w, p.quotas);
   if (p.max_output_tokens > 0) {
     w.Key("max_output_tokens");
     w.Int64(p.max_output_tokens);
@@ -128,6 +173,15 @@ std::string to_json(const config::Provider& p) {
     w.Double(p.price_input);
     w.Key("output_per_mtok");
     w.Double(p.price_output);
+    w.EndObject();
+  }
+  if (!p.balance.empty()) {  // only what is set: providers without it keep their stored shape
+    w.Key("balance");
+    w.StartObject();
+    if (!p.balance.kind.empty()) kv(w, "kind", p.balance.kind);
+    if (!p.balance.url.empty()) kv(w, "url", p.balance.url);
+    if (!p.balance.admin_key_sealed.empty()) kv(w, "admin_key_sealed", p.balance.admin_key_sealed);
+    if (!p.balance.currency.empty()) kv(w, "currency", p.balance.currency);
     w.EndObject();
   }
   w.EndObject();
@@ -183,21 +237,9 @@ Result<config::Provider> provider_from_json(std::string_view json) {
     for (const auto& m : it->value.GetObject())
       if (m.value.IsString()) p.rename_params[m.name.GetString()] = m.value.GetString();
   if (auto it = d.FindMember("quotas"); it != d.MemberEnd() && it->value.IsArray()) {
-    for (const auto& q : it->value.GetArray()) {
-      quota::Rule r;
-      r.metric = json::get_string(q, "metric");
-      if (!quota::valid_metric(r.metric)) return R::fail("provider " + p.id + ": quota metric \"" + r.metric + "\" is unknown");
-      auto w = quota::parse_window(json::get_string(q, "window", "day"));
-      if (!w) return R::fail("provider " + p.id + ": " + w.error());
-      r.window = w.value();
-      if (auto l = q.FindMember("limit"); l != q.MemberEnd() && l->value.IsNumber())
-        r.limit = quota::limit_from_units(r.metric, l->value.GetDouble());
-      if (r.limit <= 0) return R::fail("provider " + p.id + ": quota limit must be positive");
-      r.tz = json::get_string(q, "tz", "UTC");
-      if (r.tz.empty()) r.tz = "UTC";
-      r.model = json::get_string(q, "model");
-      p.quotas.push_back(std::move(r));
-    }
+    auto rules = read_rules(it->value, "provider " + p.id);
+    if (!rules) return R::fail(rules.error());
+    p.quotas = std::move(rules.value());
   }
   if (auto it = d.FindMember("prices"); it != d.MemberEnd() && it->value.IsObject()) {
     auto num = [&](const char* k) {
@@ -216,6 +258,14 @@ Result<config::Provider> provider_from_json(std::string_view json) {
     p.threshold = it->value.GetDouble();
     if (!(p.threshold > 0 && p.threshold <= 1)) return R::fail("provider " + p.id + ": threshold must be in (0, 1]");
   }
+  // Read leniently: only the control plane uses it (and checks it on input), and a bad value must
+  // not cost the data plane a provider.
+  if (auto it = d.FindMember("balance"); it != d.MemberEnd() && it->value.IsObject()) {
+    p.balance.kind = json::get_string(it->value, "kind");
+    p.balance.url = json::get_string(it->value, "url");
+    p.balance.admin_key_sealed = json::get_string(it->value, "admin_key_sealed");
+    p.balance.currency = json::get_string(it->value, "currency");
+  }
   return p;
 }
 
@@ -231,6 +281,10 @@ std::string to_json(const config::GatewayKey& k) {
   w.EndArray();
   w.Key("enabled");
   w.Bool(k.enabled);
+  if (!k.budgets.empty()) {
+    w.Key("budgets");
+    write_rules(w, k.budgets);
+  }
   w.EndObject();
   return sb.GetString();
 }
@@ -248,6 +302,11 @@ Result<config::GatewayKey> gateway_key_from_json(std::string_view hash, std::str
   if (auto it = d.FindMember("models"); it != d.MemberEnd() && it->value.IsArray())
     for (const auto& m : it->value.GetArray())
       if (m.IsString()) k.models.emplace_back(m.GetString());
+  if (auto it = d.FindMember("budgets"); it != d.MemberEnd() && it->value.IsArray()) {
+    auto rules = read_rules(it->value, "gateway key " + k.id);
+    if (!rules) return R::fail(rules.error());
+    k.budgets = std::move(rules.value());
+  }
   return k;
 }
 

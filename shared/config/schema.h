@@ -25,6 +25,7 @@ inline constexpr const char* kProviderState = "lingmo:provider_state";
 inline constexpr const char* kConfigVersion = "lingmo:config:version";
 inline constexpr const char* kSettings = "lingmo:settings";
 inline constexpr const char* kEventsChannel = "lingmo:events";
+inline constexpr const char* kCircuits = "lingmo:circuits";  // provider id -> CircuitNote JSON
 // A lingmo:events message "clear:<id>" (or "clear:*") also resets the workers' in-memory standing
 // of that provider (circuit breaker, not-yet-confirmed parks) — the operator's "it is fixed now".
 inline constexpr const char* kClearPrefix = "clear:";
@@ -46,5 +47,9 @@ Result<config::GatewayKey> gateway_key_from_json(std::string_view hash, std::str
 config::Settings settings_from_hash(const std::map<std::string, std::string>& h, std::vector<std::string>* warnings);
 std::string to_json(const config::ProviderState& s);
 Result<config::ProviderState> state_from_json(std::string_view json);
+std::string to_json(const config::CircuitNote& n);
+Result<config::CircuitNote> circuit_from_json(std::string_view json);
+// Per gateway key and UTC day: the same counters as lingmo:usage:<provider>:<day>.
+std::string key_usage_key(std::string_view key_id, std::string_view day);
 
 }  // namespace lingmo::schema

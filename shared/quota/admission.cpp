@@ -50,6 +50,28 @@ Plan plan(const config::RuntimeProvider& p, std::string_view client_model, const
   return out;
 }
 
+Plan key_plan(const config::GatewayKey& k, const Cost& estimate, int64_t now_ms) {
+  Plan out;
+  out.estimate = estimate;
+  out.estimate.cost_micros = 0;
+  for (size_t i = 0; i < k.budgets.size(); ++i) {
+    const Rule& r = k.budgets[i];
+    auto zone = TimeZone::cached(r.tz);  // checked when the key was saved; a bad one counts in UTC
+    if (!zone) zone = TimeZone::cached("UTC");
+    if (!zone) continue;
+    Rule::Span span = r.span(now_ms / 1000, *zone.value());
+    PlanItem it;
+    it.key = key_budget_key(k.id, i, span.id);
+    it.metric = counter_field(r.metric);
+    it.cap = r.limit;
+    it.window_end_ms = r.window == Window::kOneOff ? 0 : span.end_s * 1000;
+    it.ttl_s = r.window == Window::kOneOff ? 0 : span.end_s - now_ms / 1000 + 3600;
+    it.describe = r.describe();
+    out.items.push_back(std::move(it));
+  }
+  return out;
+}
+
 std::vector<std::string> admit_args(const Plan& plan) {
   std::vector<std::string> a{"EVAL", kAdmitScript, std::to_string(plan.items.size())};
   for (const auto& it : plan.items) a.push_back(it.key);

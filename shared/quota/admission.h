@@ -39,6 +39,11 @@ struct Plan {
 Plan plan(const config::RuntimeProvider& p, std::string_view client_model, const Cost& estimate, int64_t now_ms,
           double global_threshold);
 
+// The budgets of gateway key `k` (config::GatewayKey::budgets) with their current windows. The
+// caps are the limits themselves: a key has no next provider to switch to. The estimate's cost is
+// unknown before a provider is chosen, so cost budgets are checked on what was already spent.
+Plan key_plan(const config::GatewayKey& k, const Cost& estimate, int64_t now_ms);
+
 // EVAL arguments of the admission script. Reply: 0 = admitted (reserved), i > 0 = rule i is full.
 std::vector<std::string> admit_args(const Plan& plan);
 extern const char* const kAdmitScript;

@@ -127,6 +127,10 @@ Result<Rule> parse_rule_spec(std::string_view spec) {
   return r;
 }
 
+std::string key_budget_key(std::string_view key_id, size_t rule_index, std::string_view window_id) {
+  return "lingmo:keyquota:" + std::string(key_id) + ":" + std::to_string(rule_index) + ":" + std::string(window_id);
+}
+
 std::string counter_key(std::string_view provider_id, size_t rule_index, std::string_view window_id) {
   return "lingmo:quota:" + std::string(provider_id) + ":" + std::to_string(rule_index) + ":" + std::string(window_id);
 }

@@ -51,6 +51,9 @@ double limit_to_units(const std::string& metric, int64_t limit);
 // Redis hash for a rule's window: lingmo:quota:<provider>:<rule index>:<window id>.
 std::string counter_key(std::string_view provider_id, size_t rule_index, std::string_view window_id);
 
+// Redis hash for a gateway key's budget window: lingmo:keyquota:<key id>:<rule index>:<window id>.
+std::string key_budget_key(std::string_view key_id, size_t rule_index, std::string_view window_id);
+
 // The share of a limit at which a provider is passed over (0 < t <= 1), as an integer cap:
 // a request is admitted while used + its cost stays within floor(limit * threshold) — with the
 // default 0.99 a 1,500-request day admits 1,485 and keeps the rest as a safety margin.

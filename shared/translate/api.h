@@ -34,7 +34,8 @@ enum class ClientApi {
 
 enum class VendorDialect { kOpenAI, kAnthropic, kGemini };
 
-std::optional<VendorDialect> parse_dialect(std::string_view name);  // "openai" | "anthropic" | "gemini"
+std::optional<VendorDialect> parse_dialect(std::string_view name);
+const char* api_name(ClientApi api);  // "chat" | "messages" | "count_tokens" | "responses" | "embeddings"  // "openai" | "anthropic" | "gemini"
 bool is_anthropic_dialect(ClientApi api);                           // errors and shapes are Anthropic's
 
 using Usage = openai::Usage;

@@ -9,6 +9,17 @@
 
 namespace lingmo::translate {
 
+const char* api_name(ClientApi api) {
+  switch (api) {
+    case ClientApi::kChat: return "chat";
+    case ClientApi::kMessages: return "messages";
+    case ClientApi::kCountTokens: return "count_tokens";
+    case ClientApi::kResponses: return "responses";
+    case ClientApi::kEmbeddings: return "embeddings";
+  }
+  return "unknown";
+}
+
 std::optional<VendorDialect> parse_dialect(std::string_view name) {
   if (name == "openai") return VendorDialect::kOpenAI;
   if (name == "anthropic") return VendorDialect::kAnthropic;

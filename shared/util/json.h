@@ -4,6 +4,7 @@
 #include <rapidjson/stringbuffer.h>
 #include <rapidjson/writer.h>
 
+#include <cstdio>
 #include <string>
 #include <string_view>
 
@@ -22,6 +23,14 @@ inline std::string quote(std::string_view s) {
   rapidjson::Writer<rapidjson::StringBuffer> w(sb);
   w.String(s.data(), static_cast<rapidjson::SizeType>(s.size()));
   return std::string(sb.GetString(), sb.GetSize());
+}
+
+// A number as JSON text; whole numbers up to 10^15 print without exponent or decimals.
+inline std::string number(double v) {
+  if (!(v == v) || v > 1e300 || v < -1e300) return "null";  // NaN / infinity are not JSON
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.15g", v);
+  return buf;
 }
 
 inline std::string get_string(const rapidjson::Value& obj, const char* key, std::string def = {}) {

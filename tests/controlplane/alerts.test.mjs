@@ -662,6 +662,29 @@ test('warn_level: the next level (95%) fires once more, as a warning; staying at
   assert.equal(fresh[0].json.title, 'v1: 95% of 100 requests/day');
 });
 
+test('circuit_open: a breaker noted open by a worker fires once, as a warning; an expired note fires nothing', async () => {
+  const rule = await addRule('circuit_open', [ch.events.id]);
+  const n = hits('/ok/events/').length;
+  const until = Date.now() + 30000;
+  await stack.redis('HSET', 'lingmo:circuits',
+    'v2', JSON.stringify({ since_ms: Date.now(), open_until_ms: until, cause: 'server_error', pid: 1234 }),
+    'a3', JSON.stringify({ since_ms: Date.now() - 120000, open_until_ms: Date.now() - 60000, cause: 'connect', pid: 1234 }));
+  await waitHits('/ok/events/', n + 1, { timeout: 4000 });
+  await engineRuns(2);
+  const fresh = hits('/ok/events/').slice(n);
+  assert.deepEqual(fresh.map((h) => `${h.json.event}:${h.json.provider}:${h.json.severity}`), ['circuit_open:v2:warning']);
+  assert.equal(fresh[0].json.title, 'v2: circuit breaker open after repeated failures');
+  assert.match(fresh[0].json.text, new RegExp(`last failure: server_error.*until epoch ms ${until}`));
+  assert.ok((await firedKeys()).includes(`lingmo:alert:fired:${rule.id}:circuit:v2`));
+  // The quota view and the metrics show the open breaker too.
+  const stat = (await d.get(admin, '/api/quota/stat')).json;
+  assert.deepEqual(stat.circuits.v2, { since: stat.circuits.v2.since, until, cause: 'server_error' });
+  assert.equal(stat.circuits.a3, undefined, 'an expired note is not an open breaker');
+  assert.match((await d.get(null, '/metrics')).text, /^lingmo_provider_circuit_open\{provider="v2"\} 1$/m);
+  await stack.redis('DEL', 'lingmo:circuits');
+  assert.equal((await d.del(admin, `/api/alerts/rules/${rule.id}`)).status, 200);
+});
+
 test('cool-down: with the fired key gone (cool-down over) the event fires again, once; a new park is a new event; cooldown_s sets the TTL', async () => {
   const rules = ch.eventRules;
   let n = hits('/ok/events/').length;
@@ -783,7 +806,7 @@ test('deliveries: newest first, ok and failures with status and error, filter by
     assert.match(x.error, f.expect.error, JSON.stringify(x));
   }
   const ev = await deliveries(`?channel=${ch.events.id}&limit=1000`);
-  assert.deepEqual([...new Set(ev.map((x) => x.event))].sort(), ['all_exhausted', 'exhausted', 'key_invalid', 'switched', 'warn_level']);
+  assert.deepEqual([...new Set(ev.map((x) => x.event))].sort(), ['all_exhausted', 'circuit_open', 'exhausted', 'key_invalid', 'switched', 'warn_level']);
   assert.ok(ev.every((x) => x.ok));
   assert.deepEqual(await deliveries('?limit=2'), all.slice(0, 2));
   assert.equal((await deliveries('?limit=0')).length, 0);

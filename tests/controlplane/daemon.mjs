@@ -25,7 +25,8 @@ export { sleep, waitFor };
 // Settings the daemon reads from the environment (controlplane/daemon/config.cpp) and the
 // sanitizer/preload variables: never inherited from the test runner's environment.
 const SCRUBBED_ENV = ['API_LISTEN', 'API_PORT', 'REDIS_ADDR', 'REDIS_PASSWORD', 'REDIS_DB', 'SECRET_FILE', 'ENCRYPT_KEY',
-  'SESSION_TTL', 'DEMO_MODE', 'ALLOWED_ORIGINS', 'API_THREADS', 'QUOTA_SAMPLE_INTERVAL', 'OUTBOUND_ALLOW', 'LINGMO_CONTROLD_CONFIG',
+  'SESSION_TTL', 'DEMO_MODE', 'ALLOWED_ORIGINS', 'API_THREADS', 'QUOTA_SAMPLE_INTERVAL', 'OUTBOUND_ALLOW', 'BALANCE_SYNC_INTERVAL',
+  'LINGMO_CONTROLD_CONFIG',
   'LD_PRELOAD', 'ASAN_OPTIONS', 'UBSAN_OPTIONS', 'LINGMO_NGINX_PRELOAD'];
 
 export function daemonEnv(extra = {}) {

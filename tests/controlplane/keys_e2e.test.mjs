@@ -62,10 +62,16 @@ test('create a key: the secret is shown once, only its hash is stored, and it wo
 });
 
 test('list keys: ids, names, allowlists and flags, never a secret', async () => {
-  const r = await d.get(admin, '/api/keys');
+  let r;
+  await msUntil(async () => {  // the key's usage reaches Redis with the workers' next flush (~100 ms)
+    r = await d.get(admin, '/api/keys');
+    return r.json.keys.find((k) => k.id === key.id)?.today.requests >= 1;
+  }, { timeout: 2000, what: 'the key usage of today' });
   assert.equal(r.status, 200, r.text);
   const mine = r.json.keys.find((k) => k.id === key.id);
-  assert.deepEqual(mine, { id: key.id, name: 'cp-key', models: [], enabled: true });
+  const { today, ...rest } = mine;
+  assert.deepEqual(rest, { id: key.id, name: 'cp-key', models: [], enabled: true, budgets: [] });
+  assert.ok(today.requests >= 1, 'the chat of the previous test counts in the key\'s usage today');
   assert.ok(r.json.keys.some((k) => k.name === 'test'), 'the key seeded by lingmo-admin is listed too');
   assert.ok(!r.text.includes(key.secret) && !r.text.includes(stack.key), 'no secret in the list');
   assert.ok(!r.text.includes(sha256(key.secret)), 'no full hash either');
@@ -107,7 +113,8 @@ test('a provider added through the API (new model, fake vendor) serves through n
 test('update a key\'s allowlist: a model outside it is 404 from nginx, inside it 200; [] allows all again', async () => {
   const r = await d.put(admin, `/api/keys/${key.id}`, { models: [MODEL] });
   assert.equal(r.status, 200, r.text);
-  assert.deepEqual(r.json, { id: key.id, name: 'cp-key', models: [MODEL], enabled: true });
+  const { today, ...rest } = r.json;
+  assert.deepEqual(rest, { id: key.id, name: 'cp-key', models: [MODEL], enabled: true, budgets: [] });
   await chatStatusWithin(key.secret, 'cp-new-model', 404);
   const denied = await stack.chat(chatBody({ model: 'cp-new-model' }), { key: key.secret });
   assert.equal(denied.json.error.code, 'model_not_found');

@@ -397,7 +397,7 @@ test('settings and switch rule: bad values are 400 and change nothing (settings,
   const bad = [
     { threshold: 0 }, { threshold: 1.5 }, { threshold: -0.1 }, { threshold: '0.9' },
     { auto_switch: 'yes' }, { auto_switch: 1 },
-    { pin: 5 }, { pin: ['v1'] },
+    { pin: 5 }, { pin: ['v1'] }, { pin: 'no-such-provider' },
     { warn_levels: 'x' }, { warn_levels: [] }, { warn_levels: [2] }, { warn_levels: [0] }, { warn_levels: ['a'] },
     { threshold: 0.5, warn_levels: 'bad' },         // one bad field: the good one is not applied either
   ];

@@ -141,3 +141,33 @@ TEST_CASE("provider JSON keeps quotas, prices and threshold (cost limits in curr
   CHECK_FALSE(schema::provider_from_json(R"({"id":"p","base_url":"https://x","quotas":[{"metric":"requests","window":"day","limit":0}]})"));
   CHECK_FALSE(schema::provider_from_json(R"({"id":"p","base_url":"https://x","threshold":1.5})"));
 }
+
+TEST_CASE("key budgets: caps are the limits, windows in the budget's zone, cost not estimated", "[quota]") {
+  auto k = schema::gateway_key_from_json(
+      "abcdef0123456789", R"({"id":"abcdef01","name":"k","budgets":[{"metric":"requests","window":"day","limit":100,"tz":"America/Los_Angeles"},)"
+                          R"({"metric":"cost","window":"oneoff","limit":2.5}]})");
+  REQUIRE(k);
+  REQUIRE(k.value().budgets.size() == 2);
+  quota::Cost est = quota::estimate_chat(400, 50);
+  est.cost_micros = 999;
+  quota::Plan p = quota::key_plan(k.value(), est, kNowS * 1000);
+  REQUIRE(p.items.size() == 2);
+  CHECK(p.items[0].key == "lingmo:keyquota:abcdef01:0:2026-03-08");
+  CHECK(p.items[0].metric == "requests");
+  CHECK(p.items[0].cap == 100);  // no switch threshold on a key
+  CHECK(p.items[0].window_end_ms == 1773039600000);  // next LA midnight (PDT, UTC-7)
+  CHECK(p.items[1].metric == "cost_micros");
+  CHECK(p.items[1].cap == 2'500'000);
+  CHECK(p.items[1].window_end_ms == 0);
+  CHECK(p.items[1].ttl_s == 0);
+  CHECK(p.estimate.cost_micros == 0);
+  CHECK(p.estimate.total_tokens == est.total_tokens);
+
+  // Round trip through the stored JSON keeps the budgets.
+  auto again = schema::gateway_key_from_json("abcdef0123456789", schema::to_json(k.value()));
+  REQUIRE(again);
+  CHECK(again.value().budgets.size() == 2);
+  CHECK(again.value().budgets[1].limit == 2'500'000);
+  CHECK_FALSE(schema::gateway_key_from_json("ab", R"({"budgets":[{"metric":"x","limit":1}]})"));
+  CHECK_FALSE(schema::gateway_key_from_json("ab", R"({"budgets":[{"metric":"requests","window":"day","limit":0}]})"));
+}

@@ -234,10 +234,6 @@ std::unique_ptr<ClientRequest> client_request(ClientApi api, bool stream) {
 
 VendorDialect dialect_of(const std::string& name) { return parse_dialect(name).value(); }
 
-const char* api_name(ClientApi a) {
-  return a == ClientApi::kChat ? "chat" : a == ClientApi::kMessages ? "messages" : "responses";
-}
-
 // Compares a result with expect.json (ids only where the vendor gave them).
 void check_expect(const Meaning& m, const rapidjson::Value& e, ClientApi api) {
   CHECK(m.text == jv::sv(e, "text"));
