@@ -23,8 +23,6 @@ namespace {
 
 namespace jv = translate::jv;
 
-constexpr const char* kRules = "lingmo:alert:rules";
-constexpr const char* kDeliveries = "lingmo:alert:deliveries";
 constexpr int64_t kDayMs = 24 * 3600 * 1000;
 constexpr size_t kReasonMax = 200;  // a vendor's error text can be long; the digest is a summary
 
@@ -124,7 +122,7 @@ std::string parked_section(RedisPool& redis, const std::map<std::string, std::st
 }
 
 std::string deliveries_section(RedisPool& redis, int64_t now) {
-  auto rep = redis.run({"LRANGE", kDeliveries, "0", "-1"});
+  auto rep = redis.run({"LRANGE", kAlertDeliveries, "0", "-1"});
   if (!rep) return "Alert deliveries in the last 24 h: unavailable (Redis: " + rep.error() + ")";
   std::map<std::string, int64_t> by_event;
   int64_t total = 0, failed = 0;
@@ -177,7 +175,7 @@ alerts::Event build_digest(RedisPool& redis, int64_t now, const quota::TimeZone&
 
 void send_due_digests(RedisPool& redis, Dispatcher& dispatcher, int64_t now) noexcept {
   try {
-    auto rules = redis.hgetall(kRules);
+    auto rules = redis.hgetall(kAlertRules);
     if (!rules) return;
     for (const auto& [id, json] : rules.value()) {
       rapidjson::Document d;
@@ -191,7 +189,7 @@ void send_due_digests(RedisPool& redis, Dispatcher& dispatcher, int64_t now) noe
       if (c.hour * 60 + c.minute < at) continue;
       // Once per rule and local date. EXISTS first: a digest already sent is not rebuilt at every
       // run for the rest of the day; SET NX then decides between replicas (and restarts).
-      std::string key = "lingmo:alert:fired:" + id + ":digest:" + date_of(c);
+      std::string key = kAlertFiredPrefix + id + ":digest:" + date_of(c);
       auto seen = redis.run({"EXISTS", key});
       if (!seen || seen.value()->integer != 0) continue;
       alerts::Event e = build_digest(redis, now, *zone.value());

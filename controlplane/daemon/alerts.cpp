@@ -23,12 +23,6 @@ namespace {
 
 namespace jv = translate::jv;
 
-constexpr const char* kChannels = "lingmo:alert:channels";
-constexpr const char* kRules = "lingmo:alert:rules";
-constexpr const char* kDeliveries = "lingmo:alert:deliveries";
-
-std::string channel_aad(const std::string& id) { return "alert-channel:" + id; }
-
 std::string amount_text(double v) {
   char buf[32];
   std::snprintf(buf, sizeof buf, "%.2f", v);
@@ -90,7 +84,7 @@ void evaluate_balance_alerts(RedisPool& redis, Dispatcher& dispatcher, const std
       } else {
         continue;
       }
-      auto set = redis.run({"SET", "lingmo:alert:fired:" + w.id + ":" + key, "1", "NX", "EX",
+      auto set = redis.run({"SET", kAlertFiredPrefix + w.id + ":" + key, "1", "NX", "EX",
                             std::to_string(std::max<int64_t>(w.cooldown_s, w.event == "balance_low" ? 2 * 86400 : 8 * 86400))});
       if (!set || set.value()->type == REDIS_REPLY_NIL) continue;
       for (const auto& ch : w.channels) dispatcher.enqueue(ch, e);
@@ -110,7 +104,7 @@ void Dispatcher::start(int threads) {
         auto job = std::move(queue_.front());
         queue_.pop_front();
         lock.unlock();
-        auto json = redis_.get_string({"HGET", kChannels, job.first});
+        auto json = redis_.get_string({"HGET", kAlertChannels, job.first});
         bool enabled = false;
         if (json && !json.value().empty()) {
           rapidjson::Document c;
@@ -211,13 +205,13 @@ void Dispatcher::record(const std::string& channel_id, const alerts::Event& e, c
   std::string v = "{\"ts\":" + std::to_string(e.ts_ms) + ",\"channel\":" + json::quote(channel_id) + ",\"event\":" + json::quote(e.kind) +
                   ",\"title\":" + json::quote(e.title) + ",\"ok\":" + (r.ok ? "true" : "false") + ",\"status\":" +
                   std::to_string(r.status) + ",\"latency_ms\":" + std::to_string(r.latency_ms) + ",\"error\":" + json::quote(r.error) + "}";
-  redis_.run({"LPUSH", kDeliveries, v});
-  redis_.run({"LTRIM", kDeliveries, "0", "999"});
+  redis_.run({"LPUSH", kAlertDeliveries, v});
+  redis_.run({"LTRIM", kAlertDeliveries, "0", "999"});
   if (!r.ok) spdlog::warn("alert to channel {} failed: {}", channel_id, r.error);
 }
 
 void evaluate_alerts(RedisPool& redis, Dispatcher& dispatcher, int64_t now) {
-  auto rules = redis.hgetall(kRules);
+  auto rules = redis.hgetall(kAlertRules);
   if (!rules || rules.value().empty()) return;
   evaluate_balance_alerts(redis, dispatcher, rules.value(), now);
   struct Rule {
@@ -240,7 +234,7 @@ void evaluate_alerts(RedisPool& redis, Dispatcher& dispatcher, int64_t now) {
   auto fire = [&](const std::string& key, const alerts::Event& e, int64_t min_quiet_s) {
     for (const auto& r : active) {
       if (r.event != e.kind) continue;
-      auto set = redis.run({"SET", "lingmo:alert:fired:" + r.id + ":" + key, "1", "NX", "EX",
+      auto set = redis.run({"SET", kAlertFiredPrefix + r.id + ":" + key, "1", "NX", "EX",
                             std::to_string(std::max(r.cooldown_s, min_quiet_s))});
       if (!set || set.value()->type == REDIS_REPLY_NIL) continue;
       for (const auto& ch : r.channels) dispatcher.enqueue(ch, e);

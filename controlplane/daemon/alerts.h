@@ -30,6 +30,15 @@
 
 namespace lingmo::cp {
 
+// Redis keys (docs/KEY_SCHEMA.md).
+inline constexpr const char* kAlertChannels = "lingmo:alert:channels";
+inline constexpr const char* kAlertRules = "lingmo:alert:rules";
+inline constexpr const char* kAlertDeliveries = "lingmo:alert:deliveries";
+inline constexpr const char* kAlertFiredPrefix = "lingmo:alert:fired:";  // + <rule id>:<event key>
+// Channel fields kept sealed, with "alert-channel:<id>" as associated data.
+inline constexpr const char* kChannelSealedFields[] = {"url_sealed", "secret_sealed", "smtp_password_sealed"};
+inline std::string channel_aad(const std::string& id) { return "alert-channel:" + id; }
+
 inline constexpr const char* kAlertEvents[] = {"warn_level", "switched", "exhausted", "key_invalid", "all_exhausted",
                                                "digest",  // digest: alert_digest.h
                                                "balance_low", "sync_failing",  // from the balance sync (balance_sync.h)

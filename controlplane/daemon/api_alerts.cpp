@@ -24,8 +24,6 @@ namespace {
 namespace jv = translate::jv;
 using rapidjson::Value;
 
-constexpr const char* kChannels = "lingmo:alert:channels";
-constexpr const char* kRules = "lingmo:alert:rules";
 
 // "https://oapi.dingtalk.com/…": scheme and host only — webhook tokens hide in the path, the
 // query, the fragment or the user info.
@@ -50,11 +48,11 @@ std::string channel_view(App& app, const std::string& json) {
   auto& a = c.GetAllocator();
   std::string id = json::get_string(c, "id");
   if (std::string sealed = json::get_string(c, "url_sealed"); !sealed.empty()) {
-    auto url = app.secret.decrypt(sealed, "alert-channel:" + id);
+    auto url = app.secret.decrypt(sealed, channel_aad(id));
     jv::add(c, "url", url ? url_head(url.value()) : std::string("(sealed with another secret key)"), a);
   }
   c.AddMember("has_secret", !json::get_string(c, "secret_sealed").empty() || !json::get_string(c, "smtp_password_sealed").empty(), a);
-  for (const char* k : {"url_sealed", "secret_sealed", "smtp_password_sealed"}) c.RemoveMember(k);
+  for (const char* k : kChannelSealedFields) c.RemoveMember(k);
   return jv::stringify(c);
 }
 
@@ -66,7 +64,7 @@ bool apply_channel(App& app, const Value& body, rapidjson::Document& c, std::str
     c.RemoveMember(k);
     jv::add(c, k, v, a);
   };
-  auto seal = [&](const char* k, const std::string& v) { set_str(k, v.empty() ? v : app.secret.encrypt(v, "alert-channel:" + id)); };
+  auto seal = [&](const char* k, const std::string& v) { set_str(k, v.empty() ? v : app.secret.encrypt(v, channel_aad(id))); };
   for (const char* k : {"name", "type", "url", "secret", "chat_id", "smtp_user", "smtp_password", "from"})
     if (const Value* v = jv::get(body, k); v && !v->IsString()) return error = std::string(k) + " must be a string", false;
   if (body.HasMember("name")) set_str("name", json::get_string(body, "name"));
@@ -193,7 +191,7 @@ bool apply_rule(App& app, const Value& body, rapidjson::Document& r, std::string
     if (!ch->IsArray() || ch->Empty()) return error = "channels must be a non-empty array of channel ids", false;
     for (const auto& c : ch->GetArray()) {
       if (!c.IsString()) return error = "channels must be a non-empty array of channel ids", false;
-      auto exists = app.redis.run({"HEXISTS", kChannels, c.GetString()});
+      auto exists = app.redis.run({"HEXISTS", kAlertChannels, c.GetString()});
       if (!exists || exists.value()->integer == 0) return error = std::string("no channel ") + c.GetString(), false;
     }
     r.RemoveMember("channels");
@@ -257,23 +255,23 @@ Reply remove(App& app, const char* hash, const std::string& id, const char* what
 void register_alert_routes(Router& r, Dispatcher& dispatcher) {
   App& app = r.app();
   const std::string id_re = "([0-9a-f]{8})";
-  r.route("GET", "/api/alerts/channels", Access::kRead, "", [&app](const Call&) { return list_of(app, kChannels, "channels", true); });
+  r.route("GET", "/api/alerts/channels", Access::kRead, "", [&app](const Call&) { return list_of(app, kAlertChannels, "channels", true); });
   r.route("POST", "/api/alerts/channels", Access::kWrite, "alert.channel.add",
-          [&app](const Call& c) { return upsert(app, c, kChannels, "", true); });
+          [&app](const Call& c) { return upsert(app, c, kAlertChannels, "", true); });
   r.route("PUT", "/api/alerts/channels/" + id_re, Access::kWrite, "alert.channel.update",
-          [&app](const Call& c) { return upsert(app, c, kChannels, c.req.matches[1], true); });
+          [&app](const Call& c) { return upsert(app, c, kAlertChannels, c.req.matches[1], true); });
   r.route("DELETE", "/api/alerts/channels/" + id_re, Access::kWrite, "alert.channel.delete", [&app](const Call& c) {
     std::string id = c.req.matches[1];
-    auto rules = app.redis.hgetall(kRules);
+    auto rules = app.redis.hgetall(kAlertRules);
     if (!rules) return storage_error(rules.error());
     std::string users;
     for (const auto& [rid, json] : rules.value())
       if (json.find("\"" + id + "\"") != std::string::npos && json.find("\"channels\"") != std::string::npos) users += (users.empty() ? "" : ", ") + rid;
     if (!users.empty()) return error_reply(409, "in_use", "channel " + id + " is used by rule(s) " + users + "; change or delete them first");
-    return remove(app, kChannels, id, "channel");
+    return remove(app, kAlertChannels, id, "channel");
   });
   r.route("POST", "/api/alerts/channels/" + id_re + "/test", Access::kWrite, "alert.channel.test", [&app, &dispatcher](const Call& c) {
-    auto stored = app.redis.get_string({"HGET", kChannels, c.req.matches[1]});
+    auto stored = app.redis.get_string({"HGET", kAlertChannels, c.req.matches[1]});
     if (!stored) return storage_error(stored.error());
     if (stored.value().empty()) return not_found("channel " + std::string(c.req.matches[1]));
     alerts::Event e{"test", "info", "LingMo test alert", "If you can read this, the channel works.", "", "", epoch_ms()};
@@ -281,17 +279,17 @@ void register_alert_routes(Router& r, Dispatcher& dispatcher) {
     return ok_raw("{\"ok\":" + std::string(res.ok ? "true" : "false") + ",\"status\":" + std::to_string(res.status) +
                   ",\"latency_ms\":" + std::to_string(res.latency_ms) + ",\"error\":" + json::quote(res.error) + "}");
   });
-  r.route("GET", "/api/alerts/rules", Access::kRead, "", [&app](const Call&) { return list_of(app, kRules, "rules", false); });
-  r.route("POST", "/api/alerts/rules", Access::kWrite, "alert.rule.add", [&app](const Call& c) { return upsert(app, c, kRules, "", false); });
+  r.route("GET", "/api/alerts/rules", Access::kRead, "", [&app](const Call&) { return list_of(app, kAlertRules, "rules", false); });
+  r.route("POST", "/api/alerts/rules", Access::kWrite, "alert.rule.add", [&app](const Call& c) { return upsert(app, c, kAlertRules, "", false); });
   r.route("PUT", "/api/alerts/rules/" + id_re, Access::kWrite, "alert.rule.update",
-          [&app](const Call& c) { return upsert(app, c, kRules, c.req.matches[1], false); });
+          [&app](const Call& c) { return upsert(app, c, kAlertRules, c.req.matches[1], false); });
   r.route("DELETE", "/api/alerts/rules/" + id_re, Access::kWrite, "alert.rule.delete",
-          [&app](const Call& c) { return remove(app, kRules, c.req.matches[1], "rule"); });
+          [&app](const Call& c) { return remove(app, kAlertRules, c.req.matches[1], "rule"); });
   // A digest rule's message now, to its channels and in the answer (a preview); today's scheduled
   // digest is not affected.
   r.route("POST", "/api/alerts/rules/" + id_re + "/digest-now", Access::kWrite, "alert.rule.digest_now", [&app, &dispatcher](const Call& c) {
     std::string id = c.req.matches[1];
-    auto stored = app.redis.get_string({"HGET", kRules, id});
+    auto stored = app.redis.get_string({"HGET", kAlertRules, id});
     if (!stored) return storage_error(stored.error());
     if (stored.value().empty()) return not_found("rule " + id);
     rapidjson::Document rule;
@@ -312,7 +310,7 @@ void register_alert_routes(Router& r, Dispatcher& dispatcher) {
     } catch (const std::exception&) {
     }
     std::string channel = c.req.get_param_value("channel");
-    auto rep = app.redis.run({"LRANGE", "lingmo:alert:deliveries", "0", "999"});
+    auto rep = app.redis.run({"LRANGE", kAlertDeliveries, "0", "999"});
     if (!rep) return storage_error(rep.error());
     std::string body = "{\"deliveries\":[";
     size_t n = 0;

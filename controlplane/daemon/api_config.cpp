@@ -1,12 +1,15 @@
 // Configuration export and import (the brief's "migration"):
 //   GET  /api/config/export[?include_secrets=1]  providers (vendor keys sealed, or in plain text
 //        with include_secrets — admin only, audited), gateway keys (hashes only: the secrets were
-//        never stored), settings; plus the id of the secret key that sealed the vendor keys.
+//        never stored), settings, alert channels (URLs, signing secrets and SMTP passwords sealed,
+//        or in plain text with include_secrets) and alert rules; plus the id of the secret key that
+//        sealed them.
 //   POST /api/config/import  the same document. Idempotent and resumable: every item is keyed
 //        (provider id, key hash, setting name) and written only when different, so re-running an
 //        import that stopped half way finishes it and duplicates nothing. Reports what it did.
 #include <chrono>
 
+#include "alerts.h"
 #include "api.h"
 #include "clock.h"
 #include "config/schema.h"
@@ -19,6 +22,23 @@ namespace {
 
 namespace jv = translate::jv;
 using rapidjson::Value;
+
+// "url_sealed" -> "url_plain": the field a plain export carries instead of the sealed one.
+std::string plain_name(const char* sealed_field) {
+  std::string f = sealed_field;
+  return f.substr(0, f.size() - 7) + "_plain";
+}
+
+bool is_hex8(const std::string& s) {
+  return s.size() == 8 && s.find_first_not_of("0123456789abcdef") == std::string::npos;
+}
+
+template <size_t N>
+bool one_of(const std::string& s, const char* const (&list)[N]) {
+  for (const char* x : list)
+    if (s == x) return true;
+  return false;
+}
 
 }  // namespace
 
@@ -62,6 +82,31 @@ void register_config_routes(Router& r) {
     Value s(rapidjson::kObjectType);
     for (const auto& [k, v] : settings.value()) s.AddMember(jv::str(k, a), jv::str(v, a), a);
     out.AddMember("settings", s, a);
+    auto channels = app.redis.hgetall(kAlertChannels);
+    auto rules = app.redis.hgetall(kAlertRules);
+    if (!channels || !rules) return storage_error("cannot read the alert configuration");
+    Value clist(rapidjson::kArrayType);
+    for (const auto& [id, json] : channels.value()) {
+      rapidjson::Document ch;
+      ch.Parse(json.c_str());
+      if (ch.HasParseError() || !ch.IsObject()) continue;
+      if (plain)
+        for (const char* f : kChannelSealedFields) {
+          std::string sealed = json::get_string(ch, f);
+          ch.RemoveMember(f);
+          if (!sealed.empty())
+            if (auto v = app.secret.decrypt(sealed, channel_aad(id))) jv::add(ch, plain_name(f).c_str(), v.value(), ch.GetAllocator());
+        }
+      clist.PushBack(Value(ch, a), a);
+    }
+    out.AddMember("alert_channels", clist, a);
+    Value rlist(rapidjson::kArrayType);
+    for (const auto& [id, json] : rules.value()) {
+      rapidjson::Document rule;
+      rule.Parse(json.c_str());
+      if (!rule.HasParseError() && rule.IsObject()) rlist.PushBack(Value(rule, a), a);
+    }
+    out.AddMember("alert_rules", rlist, a);
     return ok_json(out);
   });
 
@@ -134,6 +179,48 @@ void register_config_routes(Router& r) {
           fail("setting " + name, "auto_switch is stored as 1 or 0");
         else
           write(schema::kSettings, name, m.value.GetString(), "setting " + name);
+      }
+    if (const Value* list = jv::get(d, "alert_channels"); list && list->IsArray())
+      for (const auto& item : list->GetArray()) {
+        rapidjson::Document ch;
+        ch.CopyFrom(item, ch.GetAllocator());
+        std::string id = json::get_string(ch, "id");
+        if (!ch.IsObject() || !is_hex8(id) || !one_of(json::get_string(ch, "type"), kChannelTypes)) {
+          fail("alert channel " + id, "needs an 8-hex id and a known type");
+          continue;
+        }
+        auto cur = app.redis.get_string({"HGET", kAlertChannels, id});
+        rapidjson::Document stored;
+        if (cur && !cur.value().empty()) stored.Parse(cur.value().c_str());
+        bool ok = true;
+        for (const char* f : kChannelSealedFields) {
+          std::string pname = plain_name(f);
+          if (const Value* v = jv::get(ch, pname.c_str()); v && v->IsString()) {
+            // Same as for vendor keys: keep the stored sealed value when it holds the same secret.
+            std::string sealed = stored.IsObject() ? json::get_string(stored, f) : "";
+            auto old = sealed.empty() ? Result<std::string>::fail("") : app.secret.decrypt(sealed, channel_aad(id));
+            if (!old || old.value() != jv::sv(v)) sealed = app.secret.encrypt(jv::sv(v), channel_aad(id));
+            ch.RemoveMember(pname.c_str());
+            ch.RemoveMember(f);
+            jv::add(ch, f, sealed, ch.GetAllocator());
+          } else if (!json::get_string(ch, f).empty() && !same_key) {
+            ok = false;
+          }
+        }
+        if (!ok) {
+          fail("alert channel " + id, "its secrets are sealed with another secret key; export with include_secrets=1 or use the same key");
+          continue;
+        }
+        write(kAlertChannels, id, jv::stringify(ch), "alert channel " + id);
+      }
+    if (const Value* list = jv::get(d, "alert_rules"); list && list->IsArray())
+      for (const auto& item : list->GetArray()) {
+        std::string id = json::get_string(item, "id");
+        if (!item.IsObject() || !is_hex8(id) || !one_of(json::get_string(item, "event"), kAlertEvents)) {
+          fail("alert rule " + id, "needs an 8-hex id and a known event");
+          continue;
+        }
+        write(kAlertRules, id, jv::stringify(item), "alert rule " + id);
       }
     if (created + updated > 0) app.notify_change("import");
     return ok_raw("{\"created\":" + std::to_string(created) + ",\"updated\":" + std::to_string(updated) +

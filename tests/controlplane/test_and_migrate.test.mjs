@@ -258,6 +258,51 @@ test('import into another installation (other Redis DB, other secret key): plain
   }
 });
 
+test('alert channels and rules travel too: plain secrets are resealed by the other installation; sealed ones refused; re-import unchanged', async () => {
+  const chan = await open.post(admin, '/api/alerts/channels', { name: 'mig', type: 'webhook', url: 'https://hooks.example.com/t/mig-token-123', secret: 'mig-secret-456' });
+  assert.equal(chan.status, 201, chan.text);
+  const rule = await open.post(admin, '/api/alerts/rules', { event: 'exhausted', channels: [chan.json.id], cooldown_s: 600 });
+  assert.equal(rule.status, 201, rule.text);
+  const sealedDoc = (await open.get(admin, '/api/config/export')).json;
+  const plainDoc = (await open.get(admin, '/api/config/export?include_secrets=1')).json;
+  const [sc] = sealedDoc.alert_channels;
+  assert.match(sc.url_sealed, /^lmk1:/);
+  assert.ok(!JSON.stringify(sealedDoc).includes('mig-token-123') && !JSON.stringify(sealedDoc).includes('mig-secret-456'));
+  const [pc] = plainDoc.alert_channels;
+  assert.equal(pc.url_plain, 'https://hooks.example.com/t/mig-token-123');
+  assert.equal(pc.secret_plain, 'mig-secret-456');
+  assert.equal(pc.url_sealed, undefined);
+  assert.deepEqual(plainDoc.alert_rules, [rule.json]);
+
+  const otherKey = path.join(stack.dir, 'other-alerts.key');
+  assert.equal((await run(ADMIN_BIN, ['gen-secret', otherKey])).code, 0);
+  const other = await startDaemon(stack, { secretFile: otherKey, env: { REDIS_DB: '3' } });
+  try {
+    const s = await adminSession(other);
+    const refused = await other.post(s, '/api/config/import', { lingmo_export: 1, secret_key_id: sealedDoc.secret_key_id, alert_channels: sealedDoc.alert_channels });
+    assert.deepEqual(refused.json.failed.map((f) => f.item), [`alert channel ${chan.json.id}`]);
+    assert.match(refused.json.failed[0].error, /another secret key/);
+    const r = await other.post(s, '/api/config/import', { lingmo_export: 1, alert_channels: plainDoc.alert_channels, alert_rules: plainDoc.alert_rules });
+    assert.equal(r.status, 200, r.text);
+    assert.deepEqual({ created: r.json.created, failed: r.json.failed }, { created: 2, failed: [] });
+    const view = (await other.get(s, '/api/alerts/channels')).json.channels[0];
+    assert.equal(view.url, 'https://hooks.example.com/…', 'the resealed URL opens with the new key');
+    assert.equal(view.has_secret, true);
+    assert.deepEqual((await other.get(s, '/api/alerts/rules')).json.rules, [rule.json]);
+    const dump = JSON.stringify(await redisDump(stack, { db: 3 }));
+    assert.ok(!dump.includes('mig-token-123') && !dump.includes('mig-secret-456'), 'stored sealed');
+    const again = await other.post(s, '/api/config/import', { lingmo_export: 1, alert_channels: plainDoc.alert_channels, alert_rules: plainDoc.alert_rules });
+    assert.deepEqual({ created: again.json.created, updated: again.json.updated, unchanged: again.json.unchanged }, { created: 0, updated: 0, unchanged: 2 });
+    const bad = await other.post(s, '/api/config/import', { lingmo_export: 1, alert_channels: [{ id: 'zz', type: 'webhook' }], alert_rules: [{ id: 'abcdef01', event: 'nope' }] });
+    assert.deepEqual(bad.json.failed.map((f) => f.item), ['alert channel zz', 'alert rule abcdef01']);
+  } finally {
+    await other.stop();
+    await stack.redis('-n', '3', 'FLUSHDB');
+    await open.del(admin, `/api/alerts/rules/${rule.json.id}`);
+    await open.del(admin, `/api/alerts/channels/${chan.json.id}`);
+  }
+});
+
 test('import validates settings like PUT /api/settings: bad values and unknown names are refused, not stored', async () => {
   const before = await stack.redis('HGETALL', 'lingmo:settings');
   const r = await open.post(admin, '/api/config/import', { lingmo_export: 1, settings: { threshold: '7', warn_levels: '2,x', no_such_setting: 'x' } });
