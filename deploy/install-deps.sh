@@ -12,6 +12,9 @@ PKGS=(build-essential cmake pkg-config
 command -v npm >/dev/null 2>&1 || PKGS+=(nodejs npm)
 # The fuzz target and the sanitizer build use clang's libFuzzer runtime.
 [ "${LINGMO_WITH_FUZZ:-0}" = 1 ] && PKGS+=(clang libclang-rt-14-dev)
+# The console's browser tests (tests/browser) drive Debian's chromium; a CJK font makes the
+# zh-CN screenshots readable. Only for tests: the console itself needs no browser on the server.
+[ "${LINGMO_WITH_BROWSER:-0}" = 1 ] && PKGS+=(chromium fonts-wqy-microhei)
 
 missing=()
 for p in "${PKGS[@]}"; do

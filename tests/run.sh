@@ -4,6 +4,7 @@
 #   fuzz smoke (libFuzzer + ASan/UBSan over the request parser, stream relay and translators, 20 s each)
 #   integration (real nginx + module, real redis-server, fake vendors)
 #   control plane (the lingmo-controld daemon against real Redis, nginx and fake vendors)
+#   web UI build + browser tests (the admin console in headless chromium, screenshots in tests/artifacts/browser)
 #   e2e (the official `openai` and `@anthropic-ai/sdk` npm SDKs as clients, against providers of every dialect)
 #   sanitizers (unit + integration + control plane again, built with ASan + UBSan, tests/sanitize.sh)
 #   quickstart smoke (the README's first command)
@@ -16,7 +17,7 @@ export LINGMO_BUILD_DIR=${LINGMO_BUILD_DIR:-$ROOT/build}
 step() { printf '\n==== %s ====\n' "$*"; }
 
 step "dependencies"
-LINGMO_WITH_FUZZ=1 bash deploy/install-deps.sh
+LINGMO_WITH_FUZZ=1 LINGMO_WITH_BROWSER=1 bash deploy/install-deps.sh
 
 step "build"
 cmake -S . -B "$LINGMO_BUILD_DIR" -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
@@ -37,6 +38,12 @@ bash tests/integration/run.sh
 
 step "control-plane tests (lingmo-controld + redis + nginx)"
 bash tests/controlplane/run.sh
+
+step "web UI build (controlplane/web: npm ci && npm run build)"
+(cd controlplane/web && npm ci --no-audit --no-fund --loglevel=error && npm run build)
+
+step "browser tests (the console in Debian's chromium, against lingmo-controld + redis + nginx)"
+bash tests/browser/run.sh
 
 step "end-to-end tests (official openai and Anthropic SDKs)"
 bash tests/e2e/run.sh
