@@ -1,39 +1,94 @@
 #!/usr/bin/env bash
-# LingMo Gateway quickstart: from a fresh Debian 12 machine to a working gateway, offline.
+# LingMo Gateway quickstart: from a fresh Debian 12 machine to a working gateway and its admin
+# console, offline.
 #
-#   bash deploy/quickstart.sh          # install deps, build, start Redis + demo vendor + nginx
+#   bash deploy/quickstart.sh          # install deps, build, start Redis, demo vendor, nginx, lingmo-controld
 #   bash deploy/quickstart.sh stop     # stop what it started
 #
-# Everything runs as the current user under $LINGMO_RUN_DIR (default: <repo>/.run): a private
-# redis-server on a unix socket, a fake OpenAI-compatible "demo" vendor on loopback (no internet or
-# real API key needed), and the stock nginx binary loading the freshly built module on
-# $GATEWAY_PORT (default 8080). It prints the base URL, a demo gateway key and a curl command.
+# Everything runs as the current user under $LINGMO_RUN_DIR (default: <repo>/.run):
+#   - a private redis-server on loopback (append-only file: configuration, usage and the admin
+#     account survive a restart), with a random password;
+#   - a fake OpenAI-compatible "demo" vendor on loopback (no internet or real API key needed),
+#     configured as the provider "demo";
+#   - the stock nginx binary loading the freshly built module, on $GATEWAY_PORT (default 8080);
+#   - lingmo-controld, the admin REST API and the web console (built here with npm), on
+#     $API_LISTEN:$API_PORT (default 127.0.0.1:8000).
+# It prints the gateway's base URL, a demo gateway key, a curl command, the console URL and the
+# one-time admin password that lingmo-controld prints on its first start.
+#
+# Network: only the apt (install-deps.sh) and npm (npm ci) registries are contacted.
+# Settings (environment): GATEWAY_PORT, API_PORT, API_LISTEN, DEMO_VENDOR_PORT, LINGMO_REDIS_PORT,
+# LINGMO_BUILD_DIR (default <repo>/build), LINGMO_RUN_DIR, DEMO_KEY, LINGMO_REBUILD_UI=1 (rebuild
+# the console even when it looks up to date).
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 RUN=${LINGMO_RUN_DIR:-$ROOT/.run}
 PORT=${GATEWAY_PORT:-8080}
+API_PORT=${API_PORT:-8000}
+API_LISTEN=${API_LISTEN:-127.0.0.1}
 VENDOR_PORT=${DEMO_VENDOR_PORT:-18801}
 REDIS_PORT=${LINGMO_REDIS_PORT:-16390}
 BUILD=${LINGMO_BUILD_DIR:-$ROOT/build}
 DEMO_KEY=${DEMO_KEY:-lm-demo-key-0123456789}
+WEB=$ROOT/controlplane/web
+
+# Whether PID runs (a zombie waiting to be reaped by init does not count).
+alive() { local st; st=$(ps -o stat= -p "$1" 2>/dev/null) && [ "${st#Z}" = "$st" ]; }
+# Sends SIGNAL to the process in PIDFILE and waits (up to 10 s) until it is gone, so that a start
+# right after a stop finds its ports free.
+stop_one() {
+  local sig=$1 pidfile=$2 pid
+  [ -f "$pidfile" ] || return 0
+  pid=$(cat "$pidfile")
+  if [ -n "$pid" ] && kill -"$sig" "$pid" 2>/dev/null; then
+    for _ in $(seq 100); do alive "$pid" || break; sleep 0.1; done
+  fi
+  rm -f "$pidfile"
+}
 
 stop() {
-  [ -f "$RUN/nginx.pid" ] && kill -QUIT "$(cat "$RUN/nginx.pid")" 2>/dev/null || true
-  [ -f "$RUN/vendor.pid" ] && kill "$(cat "$RUN/vendor.pid")" 2>/dev/null || true
-  [ -f "$RUN/redis.pid" ] && kill "$(cat "$RUN/redis.pid")" 2>/dev/null || true
-  rm -f "$RUN"/*.pid
+  stop_one QUIT "$RUN/nginx.pid"      # graceful: requests in flight finish
+  stop_one TERM "$RUN/controld.pid"   # graceful too (docs/API.md)
+  stop_one TERM "$RUN/vendor.pid"
+  stop_one TERM "$RUN/redis.pid"      # redis-server flushes its append-only file on SIGTERM
   echo "LingMo quickstart stopped."
 }
 
-if [ "${1:-start}" = stop ]; then stop; exit 0; fi
+step() { printf '==> %s\n' "$*"; }
 
+case "${1:-start}" in
+  stop) stop; exit 0 ;;
+  start) ;;
+  *) echo "usage: bash deploy/quickstart.sh [start|stop]" >&2; exit 2 ;;
+esac
+
+step "dependencies (apt, only what is missing)"
 bash "$ROOT/deploy/install-deps.sh"
+step "building the module, lingmo-admin and lingmo-controld in $BUILD"
 cmake -S "$ROOT" -B "$BUILD" -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
-cmake --build "$BUILD" -j"$(nproc)" >/dev/null
+cmake --build "$BUILD" -j"$(nproc)" --target ngx_http_lingmo_module lingmo-admin lingmo-controld >/dev/null
 
 mkdir -p "$RUN/logs" "$RUN/tmp"
 stop >/dev/null 2>&1 || true
+
+# The web console (controlplane/web): npm ci only when package-lock.json changed since the last
+# npm ci made here (a stamp in node_modules), vite build only when a source is newer than dist/.
+step "building the web console (npm ci && npm run build in controlplane/web)"
+lock_sum=$(sha256sum "$WEB/package-lock.json" | cut -d' ' -f1)
+if [ "$(cat "$WEB/node_modules/.lingmo-lock" 2>/dev/null)" != "$lock_sum" ]; then
+  (cd "$WEB" && npm ci --no-audit --no-fund --loglevel=error) >"$RUN/logs/web-build.log" 2>&1 ||
+    { tail -30 "$RUN/logs/web-build.log"; echo "npm ci failed (log: $RUN/logs/web-build.log)" >&2; exit 1; }
+  echo "$lock_sum" >"$WEB/node_modules/.lingmo-lock"
+fi
+if [ "${LINGMO_REBUILD_UI:-0}" = 1 ] || [ ! -f "$WEB/dist/index.html" ] ||
+   [ -n "$(find "$WEB/src" "$WEB/public" "$WEB/index.html" "$WEB/vite.config.js" "$WEB/package.json" "$WEB/package-lock.json" \
+             -newer "$WEB/dist/index.html" -print -quit 2>/dev/null)" ]; then
+  (cd "$WEB" && npm run build) >>"$RUN/logs/web-build.log" 2>&1 ||
+    { tail -30 "$RUN/logs/web-build.log"; echo "npm run build failed (log: $RUN/logs/web-build.log)" >&2; exit 1; }
+fi
+
+step "starting Redis, the demo vendor, nginx and lingmo-controld"
 # Redis: a private instance on loopback with a random password (nginx workers run as another
 # user, so a private unix socket would not do), append-only so config and usage survive restarts.
 [ -f "$RUN/redis.pass" ] || (umask 077; head -c 18 /dev/urandom | base64 | tr -d '/+=' >"$RUN/redis.pass")
@@ -41,7 +96,7 @@ REDIS_PASS=$(cat "$RUN/redis.pass")
 ADMIN=("$BUILD/controlplane/lingmo-admin" --redis "127.0.0.1:$REDIS_PORT" --secret-file "$RUN/secret.key")
 export LINGMO_REDIS_PASSWORD=$REDIS_PASS
 redis-server --bind 127.0.0.1 --port "$REDIS_PORT" --requirepass "$REDIS_PASS" --dir "$RUN" \
-  --appendonly yes --save '' --daemonize yes --pidfile "$RUN/redis.pid" --logfile "$RUN/logs/redis.log"
+  --appendonly yes --appendfsync everysec --save '' --daemonize yes --pidfile "$RUN/redis.pid" --logfile "$RUN/logs/redis.log"
 for _ in $(seq 50); do REDISCLI_AUTH=$REDIS_PASS redis-cli -p "$REDIS_PORT" ping >/dev/null 2>&1 && break; sleep 0.1; done
 
 # The demo vendor: a local fake that speaks OpenAI's wire format.
@@ -59,14 +114,59 @@ for _ in $(seq 100); do curl -fs -o /dev/null "http://127.0.0.1:$VENDOR_PORT/hea
 
 (umask 077; sed -e "s#@REDIS@#127.0.0.1:$REDIS_PORT password=$REDIS_PASS#g" -e "s#@ROOT@#$ROOT#g" -e "s#@RUN@#$RUN#g" -e "s#@BUILD@#$BUILD#g" -e "s#@PORT@#$PORT#g" \
   "$ROOT/deploy/nginx/quickstart.conf.in" >"$RUN/nginx.conf")  # holds the Redis password
-nginx -t -q -c "$RUN/nginx.conf" -p "$RUN"
-nginx -c "$RUN/nginx.conf" -p "$RUN"
+# By its absolute path, so that a binary upgrade (kill -USR2, docs/DEPLOY.md) can re-execute it.
+NGINX=$(command -v nginx)
+"$NGINX" -t -q -c "$RUN/nginx.conf" -p "$RUN"
+"$NGINX" -c "$RUN/nginx.conf" -p "$RUN"
+
+# lingmo-controld: the admin API and the console on one origin. Its stdout carries only the
+# LISTENING line and, on the very first start (no admin account in Redis yet), the one-time admin
+# password; the logs go to stderr. The Redis password goes in the environment (flags show in ps);
+# Redis/config variables that may linger in the caller's shell are dropped so that the daemon
+# uses the same Redis as nginx. OUTBOUND_ALLOW lets "Test connectivity" reach the demo vendor on
+# loopback.
+(umask 077; : >"$RUN/logs/controld.out")
+env -u REDIS_SENTINELS -u REDIS_MASTER -u REDIS_SENTINEL_PASSWORD -u REDIS_DB -u ENCRYPT_KEY -u LINGMO_CONTROLD_CONFIG \
+  REDIS_PASSWORD="$REDIS_PASS" WEB_ROOT="$WEB/dist" OUTBOUND_ALLOW=127.0.0.1 \
+  nohup "$BUILD/controlplane/lingmo-controld" --listen "$API_LISTEN" --port "$API_PORT" \
+  --redis "127.0.0.1:$REDIS_PORT" --secret-file "$RUN/secret.key" \
+  >"$RUN/logs/controld.out" 2>"$RUN/logs/controld.log" &
+echo $! >"$RUN/controld.pid"
+for _ in $(seq 100); do
+  grep -q '^LISTENING ' "$RUN/logs/controld.out" && break
+  kill -0 "$(cat "$RUN/controld.pid")" 2>/dev/null || break
+  sleep 0.1
+done
+if ! grep -q '^LISTENING ' "$RUN/logs/controld.out"; then
+  tail -20 "$RUN/logs/controld.log" >&2
+  echo "lingmo-controld did not start (log: $RUN/logs/controld.log); is port $API_PORT taken?" >&2
+  exit 1
+fi
+first_pass=$(sed -n 's/^  password: //p' "$RUN/logs/controld.out")
+if [ -n "$first_pass" ]; then
+  (umask 077; printf '%s\n' "$first_pass" >"$RUN/admin.pass")
+  pass_note="one-time: the console asks you to change it at the first login"
+elif [ -s "$RUN/admin.pass" ]; then
+  pass_note="printed by lingmo-controld on its first start; if you changed it since, use yours"
+fi
+ADMIN_PASS=$(cat "$RUN/admin.pass" 2>/dev/null || true)
+if [ -z "$ADMIN_PASS" ]; then
+  ADMIN_PASS="(unknown: the admin account was created earlier)"
+  pass_note="lost it? docs/API.md, 'Lost the admin password?'"
+fi
 
 BASE="http://127.0.0.1:$PORT/v1"
 for _ in $(seq 50); do
   curl -fs -o /dev/null -H "Authorization: Bearer $DEMO_KEY" "$BASE/models" && break
   sleep 0.1
 done
+CONSOLE_HOST=$API_LISTEN
+case "$CONSOLE_HOST" in 0.0.0.0|::|'[::]') CONSOLE_HOST=127.0.0.1 ;; esac
+CONSOLE="http://$CONSOLE_HOST:$API_PORT/"
+case "$API_LISTEN" in
+  127.*|localhost|::1) REMOTE="The console listens on $API_LISTEN only; from another machine: ssh -L $API_PORT:127.0.0.1:$API_PORT this-host" ;;
+  *) REMOTE="The console listens on $API_LISTEN over plain HTTP: put TLS in front before you expose it (docs/DEPLOY.md)" ;;
+esac
 
 cat <<MSG
 
@@ -74,6 +174,11 @@ LingMo Gateway is running (offline demo vendor).
   Base URL : $BASE
   API key  : $DEMO_KEY
   Models   : gpt-4o-mini, demo-chat, auto
+  Console  : $CONSOLE
+  Admin    : admin
+  Password : $ADMIN_PASS
+             ($pass_note)
+  Admin API: ${CONSOLE}api/  (health: ${CONSOLE}healthz; docs/API.md)
 
 Try it (OpenAI dialect):
   curl $BASE/chat/completions \\
@@ -85,8 +190,10 @@ ANTHROPIC_AUTH_TOKEN=$DEMO_KEY ANTHROPIC_MODEL=demo-chat; more in docs/AGENT_GUI
     -H "Content-Type: application/json" \\
     -d '{"model":"demo-chat","max_tokens":256,"messages":[{"role":"user","content":"Hello!"}]}'
 
-Add a real vendor (the key is stored AES-256-GCM encrypted):
+Add a real vendor in the console (Providers & models > Add), or from the shell (the key is
+stored AES-256-GCM encrypted):
   LINGMO_REDIS_PASSWORD=\$(cat $RUN/redis.pass) ${ADMIN[*]} provider add --id deepseek --base-url https://api.deepseek.com/v1 \\
     --api-key-env DEEPSEEK_API_KEY --model gpt-4o-mini=deepseek-chat --priority 5
-Logs: $RUN/logs/   Stop: bash deploy/quickstart.sh stop
+$REMOTE
+Logs: $RUN/logs/   Stop: bash deploy/quickstart.sh stop   Production: docs/DEPLOY.md
 MSG

@@ -1,5 +1,6 @@
 // Small conversions between nginx types and C++ ones.
 #pragma once
+#include <exception>
 #include <string>
 #include <string_view>
 
@@ -48,6 +49,19 @@ inline ngx_int_t want_event(ngx_event_t* ev, bool want, ngx_int_t kind) {
   if (want && !ev->active) return ngx_add_event(ev, kind, NGX_LEVEL_EVENT);
   if (!want && ev->active) return ngx_del_event(ev, kind, 0);
   return NGX_OK;
+}
+
+// Runs `f` from a C entry point (an nginx event handler, a hiredis callback): no exception may
+// cross into C code, so one (bad_alloc, in practice) is logged and dropped here.
+template <class F>
+void guarded(ngx_log_t* log, const char* where, F&& f) noexcept {
+  try {
+    f();
+  } catch (const std::exception& e) {
+    ngx_log_error(NGX_LOG_ERR, log, 0, "lingmo: %s: %s", where, e.what());
+  } catch (...) {
+    ngx_log_error(NGX_LOG_ERR, log, 0, "lingmo: %s: unknown exception", where);
+  }
 }
 
 // Queues `ev` to run after the current batch of I/O events (once, however often it is posted).

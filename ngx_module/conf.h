@@ -4,6 +4,12 @@
 
 namespace lingmo::crypto { class SecretKey; }
 
+// An address of `lingmo_redis` (the server, or one sentinel), resolved at config time.
+struct ngx_http_lingmo_redis_addr_t {
+  ngx_str_t host;  // IP literal
+  ngx_int_t port;
+};
+
 struct ngx_http_lingmo_main_conf_t {
   // lingmo_redis: address resolved at config time (hiredis would resolve names with a blocking
   // call inside the worker, which we never allow).
@@ -12,6 +18,11 @@ struct ngx_http_lingmo_main_conf_t {
   ngx_str_t redis_unix;      // unix socket path
   ngx_str_t redis_password;
   ngx_int_t redis_db;
+  // lingmo_redis sentinel=... master=...: the master is found through these instead (the
+  // redis_host/port/unix fields are then unused). Null without Sentinel.
+  ngx_array_t* redis_sentinels;      // of ngx_http_lingmo_redis_addr_t
+  ngx_str_t redis_master;            // the master name the sentinels monitor
+  ngx_str_t redis_sentinel_password; // sentinel_password=: AUTH on the sentinels
   ngx_flag_t redis_set;
   lingmo::crypto::SecretKey* secret;  // lingmo_secret_key_file; owned by the cycle pool
   ngx_str_t ca_bundle;                // lingmo_ca_bundle

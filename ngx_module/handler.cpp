@@ -23,6 +23,7 @@
 #include "translate/translator.h"
 #include "usage/request_log.h"
 #include "util/json.h"
+#include "util/secret.h"
 #include "vendor_call.h"
 #include "worker.h"
 
@@ -123,11 +124,6 @@ std::string_view trim(std::string_view v) {
   while (!v.empty() && v.front() == ' ') v.remove_prefix(1);
   while (!v.empty() && v.back() == ' ') v.remove_suffix(1);
   return v;
-}
-
-std::string mask_key(std::string_view k) {
-  if (k.size() <= 8) return "****";
-  return std::string(k.substr(0, 3)) + "***" + std::string(k.substr(k.size() - 4));
 }
 
 // The client's gateway key: "Authorization: Bearer <key>" (OpenAI SDKs, ANTHROPIC_AUTH_TOKEN) or
@@ -484,7 +480,7 @@ void GatewayRequest::run() {
   if (timer_.timer_set) ngx_del_timer(&timer_);
   const config::GatewayKey* key = snap_->find_key(token_);
   if (!key || !key->enabled) {
-    respond(ApiError{401, "invalid_request_error", "invalid_api_key", "Incorrect API key provided: " + mask_key(token_) + ".", ""});
+    respond(ApiError{401, "invalid_request_error", "invalid_api_key", "Incorrect API key provided: " + secret::mask(token_) + ".", ""});
     return;
   }
   key_ = key;
@@ -769,7 +765,8 @@ void GatewayRequest::pump() {
       events_.clear();
       bool framed = framer_.feed(in, events_);
       std::string out;
-      for (const auto& ev : events_) {
+      for (auto& ev : events_) {
+        secret::redact(ev.data, cand_->provider->api_key);  // (an error event may quote it)
         auto st = xlate_->on_event(ev, out);
         if (st != translate::Status::kOk) {
           held_ += out;
@@ -829,6 +826,9 @@ AttemptRecord GatewayRequest::record_for_current() const {
 void GatewayRequest::finish_attempt() {
   VendorCall& c = *call_;
   AttemptRecord rec = record_for_current();
+  // Some vendors quote the key they were sent in their errors: from here on (the client's answer,
+  // park reasons, logs, alerts) only its masked form exists.
+  secret::redact(resp_, cand_->provider->api_key);
   long status = c.status();
   openai::Usage usage;
   if (c.result != CURLE_OK) {
@@ -896,6 +896,7 @@ void GatewayRequest::finish_attempt() {
 }
 
 void GatewayRequest::fail_attempt(AttemptRecord rec, const failover::Classification* cls) {
+  secret::redact(rec.detail, cand_->provider->api_key);
   // A stream that reached the client consumed tokens even if it broke: charge what was relayed.
   quota::Cost spent = actual_cost(xlate_ ? xlate_->usage() : openai::Usage{});
   usage::Counters u;

@@ -115,50 +115,105 @@ char* lingmo_gateway(ngx_conf_t* cf, ngx_command_t* cmd, void* conf) noexcept {
   return NGX_CONF_OK;
 }
 
+// Resolves `addr` (host[:port]) now, in the master: hiredis would resolve a name with a blocking
+// call in the worker. Appends every address it resolves to (at most `max`) as IP literals; false
+// after logging when it cannot be resolved.
+bool resolve_redis(ngx_conf_t* cf, ngx_str_t addr, in_port_t default_port, ngx_uint_t max, ngx_array_t* out) {
+  ngx_url_t u;
+  ngx_memzero(&u, sizeof(u));
+  u.url = addr;
+  u.default_port = default_port;
+  if (ngx_parse_url(cf->pool, &u) != NGX_OK || !u.addrs || u.naddrs == 0) {
+    ngx_conf_log_error(NGX_LOG_EMERG, cf, 0, "lingmo_redis: invalid address \"%V\"%s%s", &addr, u.err ? ": " : "",
+                       u.err ? u.err : "");
+    return false;
+  }
+  for (ngx_uint_t i = 0; i < u.naddrs && i < max; ++i) {
+    u_char text[NGX_SOCKADDR_STRLEN];
+    size_t n = ngx_sock_ntop(u.addrs[i].sockaddr, u.addrs[i].socklen, text, sizeof(text), 0);
+    auto* e = static_cast<ngx_http_lingmo_redis_addr_t*>(ngx_array_push(out));
+    if (!e) return false;
+    e->host = lingmo::ngx::pool_str(cf->pool, std::string_view(reinterpret_cast<char*>(text), n));
+    if (!e->host.data) return false;
+    if (u.addrs[i].sockaddr->sa_family == AF_INET6 && e->host.len > 2 && e->host.data[0] == '[') {
+      e->host.data++;  // hiredis wants a bare IPv6 literal
+      e->host.len -= 2;
+    }
+    e->port = u.port;
+  }
+  return true;
+}
+
+bool starts_with(const ngx_str_t& a, const char* prefix, size_t n) { return a.len > n && ngx_strncmp(a.data, prefix, n) == 0; }
+
 // lingmo_redis 127.0.0.1:6379 | unix:/run/redis.sock  [password=SECRET] [db=N]
+// lingmo_redis sentinel=IP:PORT[,IP:PORT...] master=NAME [password=SECRET] [sentinel_password=S] [db=N]
 char* lingmo_redis(ngx_conf_t* cf, ngx_command_t*, void* conf) noexcept {
   auto* mcf = static_cast<ngx_http_lingmo_main_conf_t*>(conf);
   if (mcf->redis_set & 1) return const_cast<char*>("is duplicate");
   auto* args = static_cast<ngx_str_t*>(cf->args->elts);
   ngx_str_t addr = args[1];
-  if (addr.len > 5 && ngx_strncmp(addr.data, "unix:", 5) == 0) {
+  if (starts_with(addr, "sentinel=", 9)) {
+    // Every sentinel, each name resolved now to all its addresses (a name may stand for the
+    // whole set); the worker asks them in this order.
+    mcf->redis_sentinels = ngx_array_create(cf->pool, 3, sizeof(ngx_http_lingmo_redis_addr_t));
+    if (!mcf->redis_sentinels) return static_cast<char*>(NGX_CONF_ERROR);
+    u_char* p = addr.data + 9;
+    u_char* last = addr.data + addr.len;
+    while (p <= last) {
+      u_char* comma = static_cast<u_char*>(ngx_strlchr(p, last, ','));
+      if (!comma) comma = last;
+      ngx_str_t one{static_cast<size_t>(comma - p), p};
+      if (one.len == 0 || starts_with(one, "unix:", 5) || (one.len == 5 && ngx_strncmp(one.data, "unix:", 5) == 0)) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0, "lingmo_redis: invalid sentinel \"%V\" in \"%V\" (expected host:port items, comma-separated)",
+                           &one, &addr);
+        return static_cast<char*>(NGX_CONF_ERROR);
+      }
+      if (!resolve_redis(cf, one, 26379, 16, mcf->redis_sentinels)) return static_cast<char*>(NGX_CONF_ERROR);
+      p = comma + 1;
+    }
+  } else if (starts_with(addr, "unix:", 5)) {
     mcf->redis_unix.data = addr.data + 5;
     mcf->redis_unix.len = addr.len - 5;
   } else {
-    // Resolve now, in the master: hiredis would resolve a name with a blocking call in the worker.
-    ngx_url_t u;
-    ngx_memzero(&u, sizeof(u));
-    u.url = addr;
-    u.default_port = 6379;
-    if (ngx_parse_url(cf->pool, &u) != NGX_OK || !u.addrs || u.naddrs == 0) {
-      ngx_conf_log_error(NGX_LOG_EMERG, cf, 0, "lingmo_redis: invalid address \"%V\"%s%s", &addr, u.err ? ": " : "",
-                         u.err ? u.err : "");
-      return static_cast<char*>(NGX_CONF_ERROR);
-    }
-    u_char text[NGX_SOCKADDR_STRLEN];
-    size_t n = ngx_sock_ntop(u.addrs[0].sockaddr, u.addrs[0].socklen, text, sizeof(text), 0);
-    mcf->redis_host = lingmo::ngx::pool_str(cf->pool, std::string_view(reinterpret_cast<char*>(text), n));
-    if (u.addrs[0].sockaddr->sa_family == AF_INET6 && mcf->redis_host.len > 2 && mcf->redis_host.data[0] == '[') {
-      mcf->redis_host.data++;  // hiredis wants a bare IPv6 literal
-      mcf->redis_host.len -= 2;
-    }
-    mcf->redis_port = u.port;
+    ngx_array_t* one = ngx_array_create(cf->pool, 1, sizeof(ngx_http_lingmo_redis_addr_t));
+    if (!one) return static_cast<char*>(NGX_CONF_ERROR);
+    if (!resolve_redis(cf, addr, 6379, 1, one)) return static_cast<char*>(NGX_CONF_ERROR);
+    const auto* e = static_cast<const ngx_http_lingmo_redis_addr_t*>(one->elts);
+    mcf->redis_host = e->host;
+    mcf->redis_port = e->port;
   }
   for (ngx_uint_t i = 2; i < cf->args->nelts; ++i) {
     ngx_str_t a = args[i];
-    if (a.len > 9 && ngx_strncmp(a.data, "password=", 9) == 0) {
+    if (starts_with(a, "password=", 9)) {
       mcf->redis_password.data = a.data + 9;
       mcf->redis_password.len = a.len - 9;
-    } else if (a.len > 3 && ngx_strncmp(a.data, "db=", 3) == 0) {
+    } else if (starts_with(a, "sentinel_password=", 18)) {
+      mcf->redis_sentinel_password.data = a.data + 18;
+      mcf->redis_sentinel_password.len = a.len - 18;
+    } else if (starts_with(a, "master=", 7)) {
+      mcf->redis_master.data = a.data + 7;
+      mcf->redis_master.len = a.len - 7;
+    } else if (starts_with(a, "db=", 3)) {
       mcf->redis_db = ngx_atoi(a.data + 3, a.len - 3);
       if (mcf->redis_db == NGX_ERROR || mcf->redis_db > 15) {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0, "lingmo_redis: invalid \"%V\" (db must be 0-15)", &a);
         return static_cast<char*>(NGX_CONF_ERROR);
       }
     } else {
-      ngx_conf_log_error(NGX_LOG_EMERG, cf, 0, "lingmo_redis: unknown parameter \"%V\" (expected password= or db=)", &a);
+      ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                         "lingmo_redis: unknown parameter \"%V\" (expected password=, db=, or with sentinel=: master=, sentinel_password=)", &a);
       return static_cast<char*>(NGX_CONF_ERROR);
     }
+  }
+  bool sentinel = mcf->redis_sentinels != nullptr;
+  if (sentinel && mcf->redis_master.len == 0) {
+    ngx_conf_log_error(NGX_LOG_EMERG, cf, 0, "lingmo_redis: sentinel= needs master=NAME (the name the sentinels monitor)");
+    return static_cast<char*>(NGX_CONF_ERROR);
+  }
+  if (!sentinel && (mcf->redis_master.len || mcf->redis_sentinel_password.len)) {
+    ngx_conf_log_error(NGX_LOG_EMERG, cf, 0, "lingmo_redis: master= and sentinel_password= go with sentinel=HOST:PORT,...");
+    return static_cast<char*>(NGX_CONF_ERROR);
   }
   mcf->redis_set |= 1;
   return NGX_CONF_OK;

@@ -4,6 +4,7 @@
 #include <array>
 #include <cstring>
 
+#include "bridge.h"
 #include "config/schema.h"
 #include "crypto/crypto.h"
 #include "failover/penalty.h"
@@ -18,6 +19,12 @@ constexpr int kBatchMarkerTtlS = 2 * 24 * 3600;
 constexpr ngx_msec_t kFlushDelayMs = 100;
 constexpr size_t kLogBufferRecords = 2000;  // per worker, waiting for Redis
 constexpr size_t kLogBatchRecords = 200;    // per LPUSH
+// Sentinel mode: acknowledged usage batches kept for a replay on the new master after a failover.
+// The window must cover the time from the last write the old master acknowledged to the moment
+// this worker reaches the new one (down-after-milliseconds + the failover + reconnecting).
+constexpr int64_t kReplayWindowMs = 120 * 1000;
+constexpr size_t kReplayMaxEntries = 20000;  // usage keys in all, per worker
+constexpr size_t kReplayChunk = 32;          // batches per round trip
 
 config::RawHash to_map(redisReply* r) {
   config::RawHash m;
@@ -35,6 +42,21 @@ RedisEndpoint endpoint(const ngx_http_lingmo_main_conf_t& m) {
   ep.password.assign(reinterpret_cast<const char*>(m.redis_password.data), m.redis_password.len);
   ep.db = static_cast<int>(m.redis_db);
   return ep;
+}
+
+std::vector<RedisEndpoint> sentinel_endpoints(const ngx_http_lingmo_main_conf_t& m) {
+  std::vector<RedisEndpoint> out;
+  if (!m.redis_sentinels) return out;
+  const auto* s = static_cast<const ngx_http_lingmo_redis_addr_t*>(m.redis_sentinels->elts);
+  for (ngx_uint_t i = 0; i < m.redis_sentinels->nelts; ++i) {
+    RedisEndpoint ep;
+    ep.host.assign(reinterpret_cast<const char*>(s[i].host.data), s[i].host.len);
+    ep.port = static_cast<int>(s[i].port);
+    ep.password.assign(reinterpret_cast<const char*>(m.redis_sentinel_password.data), m.redis_sentinel_password.len);
+    ep.sentinel = true;
+    out.push_back(std::move(ep));
+  }
+  return out;
 }
 }  // namespace
 
@@ -72,8 +94,23 @@ Worker::Worker(ngx_cycle_t* cycle, ngx_http_lingmo_main_conf_t* mcf, RedisEndpoi
   flush_timer_.cancelable = 1;
   cmd_.set_on_up([this] {
     refreshing_ = false;
+    const RedisEndpoint& at = cmd_.endpoint();
+    std::string where = at.host + ":" + std::to_string(at.port);
+    if (sentinel_ && !master_at_.empty() && where != master_at_) {
+      // A failover: the new master may lack what the old one acknowledged last (asynchronous
+      // replication, or writes that reached the old master after the promotion). Each batch's
+      // marker makes those that did arrive no-ops.
+      replay_ = ledger_.recent(static_cast<int64_t>(ngx_current_msec));
+      ++replay_gen_;
+      replay_pos_ = 0;
+      replay_applied_ = 0;
+      ngx_log_error(NGX_LOG_WARN, log_, 0, "lingmo: redis master moved from %s to %s: sending the %uz usage batches of the last %L s again",
+                    master_at_.c_str(), where.c_str(), replay_.size(), static_cast<long long>(kReplayWindowMs / 1000));
+    }
+    master_at_ = where;
     refresh();
     flush_usage();
+    replay_usage();
     flush_log();
   });
   sub_.set_on_up([this] {
@@ -82,6 +119,16 @@ Worker::Worker(ngx_cycle_t* cycle, ngx_http_lingmo_main_conf_t* mcf, RedisEndpoi
       if (refreshing_) refresh_again_ = true; else refresh();
     });
   });
+  auto sentinels = sentinel_endpoints(*mcf);
+  if (!sentinels.empty()) {
+    sentinel_ = std::make_unique<SentinelWatch>(log_, std::move(sentinels), std::string(reinterpret_cast<const char*>(mcf->redis_master.data), mcf->redis_master.len));
+    for (RedisLink* l : {&cmd_, &sub_}) {
+      l->set_locator(sentinel_.get());
+      sentinel_->follow(l);
+    }
+    ledger_.retain(kReplayWindowMs, kReplayMaxEntries);
+    sentinel_->start();
+  }
   cmd_.start();
   sub_.start();
   ngx_add_timer(&tick_, kTickMs);
@@ -97,10 +144,13 @@ void Worker::cancel_wait(SnapshotWaiter* w) { waiters_.erase(std::remove(waiters
 
 void Worker::on_tick(ngx_event_t* ev) {
   auto* self = static_cast<Worker*>(ev->data);
-  if (self->cmd_.oldest_pending_ms() > kRedisStallMs) self->cmd_.reset("no reply for 3 s");
-  self->refresh();
-  self->flush_usage();
-  self->flush_log();
+  guarded(self->log_, "tick", [self] {
+    if (self->cmd_.oldest_pending_ms() > kRedisStallMs) self->cmd_.reset("no reply for 3 s");
+    self->refresh();
+    self->flush_usage();
+    self->replay_usage();
+    self->flush_log();
+  });
   ngx_add_timer(&self->tick_, kTickMs);
 }
 
@@ -183,7 +233,9 @@ void Worker::install(std::shared_ptr<const config::ConfigSet> cfg, const config:
 }
 
 void Worker::record_usage(const std::string& provider_id, const usage::Counters& c) {
-  record_counter(schema::usage_key(provider_id, usage::utc_day(now_ms())), c, 0);
+  int64_t now = now_ms();
+  record_counter(schema::usage_key(provider_id, usage::utc_day(now)), c, 0);
+  record_counter(schema::hourly_usage_key(provider_id, usage::utc_hour(now)), c, schema::kHourlyUsageTtlS);
 }
 
 void Worker::schedule_flush() {
@@ -193,8 +245,10 @@ void Worker::schedule_flush() {
 
 void Worker::on_flush_timer(ngx_event_t* ev) {
   auto* self = static_cast<Worker*>(ev->data);
-  self->flush_usage();
-  self->flush_log();
+  guarded(self->log_, "flush", [self] {
+    self->flush_usage();
+    self->flush_log();
+  });
 }
 
 void Worker::log_request(std::string record_json) {
@@ -238,13 +292,51 @@ void Worker::flush_usage() {
                              [this](redisReply* r) {
                                flush_sent_ = false;
                                if (r && r->type == REDIS_REPLY_INTEGER) {
-                                 ledger_.ack();
+                                 ledger_.ack(static_cast<int64_t>(ngx_current_msec));
                                  if (ledger_.has_pending()) schedule_flush();
                                } else if (r) {
                                  ngx_log_error(NGX_LOG_ERR, log_, 0, "lingmo: usage flush failed: %s",
                                                r->type == REDIS_REPLY_ERROR ? r->str : "unexpected reply");
                                }
                              });
+}
+
+// Sends the batches of replay_ again, a chunk per round trip. A chunk with a missing or failed
+// answer is sent again later (the tick, or the next connection): replaying is idempotent.
+void Worker::replay_usage() {
+  if (replay_sent_ || replay_pos_ >= replay_.size() || !cmd_.connected()) return;
+  size_t end = std::min(replay_.size(), replay_pos_ + kReplayChunk);
+  auto left = std::make_shared<size_t>(0);
+  auto ok = std::make_shared<bool>(true);
+  auto applied = std::make_shared<size_t>(0);
+  uint64_t gen = replay_gen_;
+  for (size_t i = replay_pos_; i < end; ++i) {
+    const usage::Batch& b = replay_[i];
+    ++*left;
+    replay_sent_ = true;
+    bool sent = cmd_.command(usage::Ledger::eval_args(b, schema::usage_batch_key(b.id), kBatchMarkerTtlS),
+                             [this, left, ok, applied, end, gen](redisReply* r) {
+                               if (r && r->type == REDIS_REPLY_INTEGER) *applied += r->integer == 1 ? 1 : 0;
+                               else *ok = false;
+                               if (--*left > 0) return;
+                               replay_sent_ = false;
+                               if (!*ok || gen != replay_gen_) return;  // failed: again from the same chunk
+                               replay_applied_ += *applied;
+                               replay_pos_ = end;
+                               if (replay_pos_ < replay_.size()) return replay_usage();
+                               ngx_log_error(NGX_LOG_WARN, log_, 0,
+                                             "lingmo: usage replay done: %uz of %uz batches had not reached the new master",
+                                             replay_applied_, replay_.size());
+                               replay_.clear();
+                               replay_pos_ = 0;
+                             });
+    if (!sent) {
+      --*left;
+      *ok = false;
+      if (*left == 0) replay_sent_ = false;
+      break;
+    }
+  }
 }
 
 void Worker::forget(const std::string& provider_id) {

@@ -22,6 +22,7 @@
 #include "conf.h"
 #include "curl_driver.h"
 #include "redis_link.h"
+#include "sentinel.h"
 #include "usage/ledger.h"
 
 namespace lingmo::ngx {
@@ -87,6 +88,7 @@ class Worker {
   void load_config(long long version);
   void install(std::shared_ptr<const config::ConfigSet> cfg, const config::RawHash& states);
   void flush_usage();
+  void replay_usage();
   void flush_log();
   void schedule_flush();
   failover::Circuit& circuit(const std::string& provider_id);
@@ -115,6 +117,16 @@ class Worker {
   bool refreshing_ = false;
   bool refresh_again_ = false;
   ngx_event_t tick_{};
+  // Redis Sentinel (lingmo_redis sentinel=...): after the command link reaches a master at a new
+  // address, the usage batches acknowledged in the last minutes are sent again (ledger retain()).
+  std::string master_at_;            // "host:port" the command link last reached
+  std::vector<usage::Batch> replay_;  // batches to send again, in order
+  size_t replay_pos_ = 0;            // the next one to send
+  size_t replay_applied_ = 0;        // ... of which the new master lacked (logged at the end)
+  bool replay_sent_ = false;         // a chunk is on the wire
+  uint64_t replay_gen_ = 0;          // bumped when replay_ is replaced: older answers are ignored
+  // Outlives the links (declared before them): they call forget() on it when destroyed.
+  std::unique_ptr<SentinelWatch> sentinel_;
   // Declared last so they are destroyed first: their pending callbacks may touch the members above.
   RedisLink cmd_;
   RedisLink sub_;

@@ -4,11 +4,15 @@
 #   fuzz smoke (libFuzzer + ASan/UBSan over the request parser, stream relay and translators, 20 s each)
 #   integration (real nginx + module, real redis-server, fake vendors)
 #   control plane (the lingmo-controld daemon against real Redis, nginx and fake vendors)
+#   resilience (faults under load, incl. a Redis Sentinel failover followed by nginx and the daemon)
 #   web UI build + browser tests (the admin console in headless chromium, screenshots in tests/artifacts/browser)
 #   e2e (the official `openai` and `@anthropic-ai/sdk` npm SDKs as clients, against providers of every dialect)
 #   sanitizers (unit + integration + control plane again, built with ASan + UBSan, tests/sanitize.sh)
-#   quickstart smoke (the README's first command)
+#   deployment (deploy/install.sh into a temp prefix, every nginx example through nginx -t, docker compose config)
+#   quickstart smoke (the README's first command, incl. the console and the admin login)
 # LINGMO_SKIP_FUZZ=1 / LINGMO_SKIP_SANITIZE=1 skip those two (slow) steps.
+# Longer runs, not part of this command (tests/resilience/README.md): LINGMO_RESILIENCE_LONG=1
+# bash tests/resilience/run.sh; LINGMO_FUZZ_SECONDS=3600 bash tests/resilience/fuzz_long.sh.
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 cd "$ROOT"
@@ -39,6 +43,9 @@ bash tests/integration/run.sh
 step "control-plane tests (lingmo-controld + redis + nginx)"
 bash tests/controlplane/run.sh
 
+step "resilience tests (faults under load; Redis Sentinel failover)"
+bash tests/resilience/run.sh
+
 step "web UI build (controlplane/web: npm ci && npm run build)"
 (cd controlplane/web && npm ci --no-audit --no-fund --loglevel=error && npm run build)
 
@@ -52,6 +59,9 @@ if [ "${LINGMO_SKIP_SANITIZE:-0}" != 1 ]; then
   step "sanitizers: unit, integration and control-plane suites against an ASan+UBSan build"
   bash tests/sanitize.sh
 fi
+
+step "deployment tests (install.sh, nginx examples, docker)"
+bash tests/deploy/run.sh
 
 step "quickstart smoke test"
 bash tests/smoke_quickstart.sh

@@ -40,11 +40,20 @@ struct Globals {
   std::string redis = "127.0.0.1:6379";
   std::string redis_password;
   int redis_db = 0;
+  std::string redis_sentinels;  // set: --redis is not used, the master is found through these
+  std::string redis_master;
+  std::string redis_sentinel_password;
   std::string secret_file;
 };
 
 std::unique_ptr<cli::RedisSync> open_redis(const Globals& g) {
-  auto addr = must(cli::RedisAddress::parse(g.redis), "--redis");
+  cli::RedisAddress addr;
+  if (!g.redis_sentinels.empty()) {
+    must(addr.use_sentinels(g.redis_sentinels, g.redis_master), "--redis-sentinels");
+    addr.sentinel_password = g.redis_sentinel_password;
+  } else {
+    addr = must(cli::RedisAddress::parse(g.redis), "--redis");
+  }
   addr.password = g.redis_password;
   addr.db = g.redis_db;
   return must(cli::RedisSync::connect(addr), "redis");
@@ -76,6 +85,11 @@ int main(int argc, char** argv) {
   app.add_option("--redis", g.redis, "Redis address: host:port or unix:/path")->envname("LINGMO_REDIS");
   app.add_option("--redis-password", g.redis_password, "Redis password")->envname("LINGMO_REDIS_PASSWORD");
   app.add_option("--redis-db", g.redis_db, "Redis database number")->envname("LINGMO_REDIS_DB");
+  app.add_option("--redis-sentinels", g.redis_sentinels, "Redis Sentinels host:port,... to find the master through (then --redis is not used)")
+      ->envname("LINGMO_REDIS_SENTINELS");
+  app.add_option("--redis-master", g.redis_master, "the master name the sentinels monitor")->envname("LINGMO_REDIS_MASTER");
+  app.add_option("--redis-sentinel-password", g.redis_sentinel_password, "password of the sentinels")
+      ->envname("LINGMO_REDIS_SENTINEL_PASSWORD");
   app.add_option("--secret-file", g.secret_file, "file holding the 256-bit secret key (else $ENCRYPT_KEY)")
       ->envname("LINGMO_SECRET_FILE");
 

@@ -68,6 +68,7 @@ void register_system_routes(Router& r);
 void register_quota_routes(Router& r);  // also GET /metrics
 void register_config_routes(Router& r);  // export / import
 void register_log_routes(Router& r);     // GET /api/log/list (request log)
+void register_usage_routes(Router& r);   // GET /api/usage/series (charts)
 void register_user_routes(Router& r);    // accounts (admin only)
 class Outbound;
 class Dispatcher;

@@ -40,7 +40,7 @@ void register_auth_routes(Router& r) {
     }
     rep = ok_raw("{\"token\":" + json::quote(out.token) + ",\"csrf_token\":" + json::quote(out.csrf) +
                        ",\"must_change_password\":" + (out.must_change ? "true" : "false") +
-                       ",\"expires_in\":" + std::to_string(app.cfg.session_ttl_s) + "}");
+                       ",\"role\":" + json::quote(out.role) + ",\"expires_in\":" + std::to_string(app.cfg.session_ttl_s) + "}");
     rep.headers.emplace_back("Set-Cookie", session_cookie(out.token, false));
     rep.audit_user = user;
     return rep;

@@ -171,7 +171,8 @@ void register_config_routes(Router& r) {
         std::string name = m.name.GetString();
         std::vector<std::string> warnings;
         if (m.value.IsString()) schema::settings_from_hash({{name, m.value.GetString()}}, &warnings);
-        if (!m.value.IsString() || (name != "threshold" && name != "auto_switch" && name != "pin" && name != "warn_levels"))
+        if (!m.value.IsString() || (name != "threshold" && name != "auto_switch" && name != "pin" && name != "warn_levels" &&
+                                  name != "gateway_url"))
           fail("setting " + name, "unknown setting");
         else if (!warnings.empty())
           fail("setting " + name, warnings.front());

@@ -9,6 +9,7 @@
 #include <map>
 
 #include "api.h"
+#include "util/secret.h"
 #include "provider_input.h"
 #include "config/schema.h"
 #include "quota/rules.h"
@@ -25,11 +26,6 @@ using rapidjson::Value;
 
 constexpr const char* kIdPattern = "([A-Za-z0-9_.-]{1,64})";
 
-std::string mask_secret(const std::string& s) {
-  if (s.size() <= 8) return "****";
-  return s.substr(0, 3) + "****" + s.substr(s.size() - 4);
-}
-
 // The provider as the API shows it: the stored JSON without the sealed key, plus a masked key and
 // the observed state (parked until when, and why).
 void provider_view(App& app, const config::Provider& p, const std::map<std::string, std::string>& states,
@@ -41,7 +37,7 @@ void provider_view(App& app, const config::Provider& p, const std::map<std::stri
   out.AddMember("has_api_key", !p.api_key_sealed.empty(), a);
   if (!p.api_key_sealed.empty()) {
     auto key = app.secret.decrypt(p.api_key_sealed, p.id);
-    jv::add(out, "api_key_masked", key ? mask_secret(key.value()) : std::string("(sealed with another secret key)"), a);
+    jv::add(out, "api_key_masked", key ? secret::mask(key.value()) : std::string("(sealed with another secret key)"), a);
   }
   // The balance sync's admin key: shown as present or not, never as its sealed value.
   if (auto b = out.FindMember("balance"); b != out.MemberEnd() && b->value.IsObject()) {
@@ -221,6 +217,38 @@ void register_provider_routes(Router& r) {
       first = false;
     }
     return ok_raw(body + "]}");
+  });
+
+  // One template in full: what a provider made from it gets, its free tier, error signatures and
+  // balance endpoint (the console's "add from a template" preview).
+  r.route("GET", "/api/templates/([A-Za-z0-9_.-]{1,64})", Access::kRead, "", [](const Call& c) {
+    const vendors::Template* t = vendors::TemplateTable::builtin().find(std::string(c.req.matches[1]));
+    if (!t) return not_found("template " + std::string(c.req.matches[1]));
+    auto strings = [](const std::vector<std::string>& v) {
+      std::string s = "[";
+      for (size_t i = 0; i < v.size(); ++i) s += (i ? "," : "") + json::quote(v[i]);
+      return s + "]";
+    };
+    auto object = [](const std::map<std::string, std::string>& m) {
+      std::string s = "{";
+      for (const auto& [k, v] : m) s += (s.size() > 1 ? "," : "") + json::quote(k) + ":" + json::quote(v);
+      return s + "}";
+    };
+    std::string models = "[";
+    for (size_t i = 0; i < t->models.size(); ++i)
+      models += std::string(i ? "," : "") + "{\"name\":" + json::quote(t->models[i].name) + ",\"upstream\":" + json::quote(t->models[i].upstream) + "}";
+    return ok_raw("{\"id\":" + json::quote(t->id) + ",\"name\":" + json::quote(t->name) + ",\"dialect\":" + json::quote(t->dialect) +
+                  ",\"auth\":" + json::quote(t->auth) + ",\"base_url\":" + json::quote(t->base_url) +
+                  ",\"alt_base_urls\":" + object(t->alt_base_urls) + ",\"headers\":" + object(t->headers) + ",\"models\":" + models +
+                  "],\"drop_params\":" + strings(t->drop_params) + ",\"rename_params\":" + object(t->rename_params) +
+                  ",\"max_output_tokens\":" + std::to_string(t->max_output_tokens) +
+                  ",\"replay_reasoning\":" + (t->replay_reasoning ? "true" : "false") +
+                  ",\"responses_api\":" + (t->responses_api ? "true" : "false") + ",\"notes\":" + json::quote(t->quirk_notes) +
+                  ",\"free_tier\":{\"documented\":" + (t->free_tier_documented ? "true" : "false") +
+                  ",\"quotas\":" + strings(t->free_tier_quotas) + ",\"note\":" + json::quote(t->free_tier_note) +
+                  ",\"source\":" + json::quote(t->free_tier_source) + "},\"error_signatures\":" + strings(t->error_signatures) +
+                  ",\"balance\":{\"kind\":" + json::quote(t->balance_kind) + ",\"url\":" + json::quote(t->balance_url) +
+                  ",\"note\":" + json::quote(t->balance_note) + "}}");
   });
 }
 

@@ -25,7 +25,8 @@ std::string settings_json(const config::Settings& s) {
   std::ostringstream t;
   t << s.threshold;
   return "{\"threshold\":" + t.str() + ",\"auto_switch\":" + (s.auto_switch ? "true" : "false") +
-         ",\"pin\":" + (s.pin.empty() ? std::string("null") : json::quote(s.pin)) + ",\"warn_levels\":" + levels + "]}";
+         ",\"pin\":" + (s.pin.empty() ? std::string("null") : json::quote(s.pin)) + ",\"warn_levels\":" + levels +
+         "],\"gateway_url\":" + (s.gateway_url.empty() ? std::string("null") : json::quote(s.gateway_url)) + "}";
 }
 
 // Applies the settings fields of `body` to the stored hash; 400 on a bad value.
@@ -52,6 +53,17 @@ Reply update_settings(App& app, const Value& body) {
       if (!exists) return storage_error(exists.error());
       if (exists.value()->integer != 1) return bad_request("pin: no provider " + std::string(v.GetString()));
       fields["pin"] = v.GetString();
+    }
+  }
+  if (body.HasMember("gateway_url")) {
+    const Value& v = body["gateway_url"];
+    if (v.IsNull() || (v.IsString() && !v.GetStringLength())) {
+      del.push_back("gateway_url");
+    } else {
+      std::vector<std::string> warnings;
+      if (v.IsString()) schema::settings_from_hash({{"gateway_url", v.GetString()}}, &warnings);
+      if (!v.IsString() || !warnings.empty()) return bad_request("gateway_url must be an http:// or https:// URL (or null)");
+      fields["gateway_url"] = v.GetString();
     }
   }
   if (const Value* v = jv::get(body, "warn_levels")) {

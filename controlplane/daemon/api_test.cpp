@@ -6,6 +6,7 @@
 #include <chrono>
 
 #include "api.h"
+#include "util/secret.h"
 #include "clock.h"
 #include "config/schema.h"
 #include "failover/signatures.h"
@@ -89,6 +90,7 @@ void register_test_routes(Router& r, const Outbound& outbound) {
     for (const auto& [k, v] : vr.headers) headers.push_back(k + ": " + v);
     for (const auto& [k, v] : p.headers) headers.push_back(k + ": " + v);
     OutboundResult res = outbound.request("POST", p.base_url + vr.path, vr.body, headers, p.proxy, 20000);
+    secret::redact(res.body, key);  // a vendor may quote the key back in its error
 
     rapidjson::Document out(rapidjson::kObjectType);
     auto& a = out.GetAllocator();
@@ -102,7 +104,7 @@ void register_test_routes(Router& r, const Outbound& outbound) {
       std::string translated;
       if (t.on_body(res.body, translated) == translate::BodyKind::kAnswer) {
         rapidjson::Document ans;
-        ans.Parse(translated.c_str());
+        json::parse(ans, translated.data(), translated.size());
         const auto* choices = jv::get(ans, "choices");
         std::string text;
         if (choices && choices->IsArray() && !choices->Empty())

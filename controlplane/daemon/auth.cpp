@@ -221,7 +221,8 @@ LoginOutcome Auth::login(const std::string& user, const std::string& password, c
   redis_.run({"DEL", kFailUser + user});
   redis_.run({"DECR", kFailIp + ip});  // a success is not held against the address
   out.must_change = json::get_bool(d, "must_change", false);
-  out.token = new_session(user, json::get_string(d, "role", "admin"), out.must_change, out.csrf);
+  out.role = json::get_string(d, "role", "admin");
+  out.token = new_session(user, out.role, out.must_change, out.csrf);
   if (out.token.empty()) {
     out.kind = LoginOutcome::kStorage;
     out.error = "cannot store the session";

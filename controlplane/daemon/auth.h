@@ -43,6 +43,7 @@ enum class AccountChange {
 struct LoginOutcome {
   enum Kind { kOk, kBadCredentials, kThrottled, kStorage } kind = kBadCredentials;
   std::string token, csrf;
+  std::string role;  // kOk: admin | viewer
   bool must_change = false;
   int retry_after_s = 0;  // kThrottled
   std::string error;      // kStorage

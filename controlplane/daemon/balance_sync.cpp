@@ -1,4 +1,5 @@
 #include "balance_sync.h"
+#include "util/secret.h"
 
 #include <rapidjson/document.h>
 #include <rapidjson/stringbuffer.h>
@@ -249,6 +250,7 @@ void BalanceSync::sync_provider(const std::string& id, const std::string& stored
       if (!admin)  // the vendor's own API: what the provider sends anyway (e.g. a relay's headers)
         for (const auto& [k, v] : p.headers) headers.push_back(k + ": " + v);
       OutboundResult res = outbound_.request("GET", req.url, "", headers, p.proxy, kCallTimeoutMs, &cancel_);
+      secret::redact(res.body, key.value());  // an error that quotes the key must not be stored
       if (res.status == 0) {
         reading.error = res.error.empty() ? "no answer" : res.error;
       } else {

@@ -9,7 +9,8 @@ namespace {
 
 constexpr const char* kKeys[] = {"API_LISTEN", "API_PORT",  "REDIS_ADDR", "REDIS_PASSWORD",  "REDIS_DB",   "SECRET_FILE",
                                  "ENCRYPT_KEY", "SESSION_TTL", "DEMO_MODE", "ALLOWED_ORIGINS", "API_THREADS",
-                                 "QUOTA_SAMPLE_INTERVAL", "OUTBOUND_ALLOW", "BALANCE_SYNC_INTERVAL", "WEB_ROOT"};
+                                 "QUOTA_SAMPLE_INTERVAL", "OUTBOUND_ALLOW", "BALANCE_SYNC_INTERVAL", "WEB_ROOT",
+                                 "REDIS_SENTINELS", "REDIS_MASTER", "REDIS_SENTINEL_PASSWORD"};
 
 std::string trim(const std::string& s) {
   size_t a = s.find_first_not_of(" \t\r\n"), b = s.find_last_not_of(" \t\r\n");
@@ -34,6 +35,9 @@ Result<bool> DaemonConfig::apply(const std::map<std::string, std::string>& kv) {
     else if (k == "API_PORT") { auto n = to_int(k, v, 0, 65535); if (!n) return Result<bool>::fail(n.error()); port = n.value(); }
     else if (k == "REDIS_ADDR") redis = v;
     else if (k == "REDIS_PASSWORD") redis_password = v;
+    else if (k == "REDIS_SENTINELS") redis_sentinels = v;
+    else if (k == "REDIS_MASTER") redis_master = v;
+    else if (k == "REDIS_SENTINEL_PASSWORD") redis_sentinel_password = v;
     else if (k == "REDIS_DB") { auto n = to_int(k, v, 0, 15); if (!n) return Result<bool>::fail(n.error()); redis_db = n.value(); }
     else if (k == "SECRET_FILE") secret_file = v;
     else if (k == "ENCRYPT_KEY") encrypt_key = v;
@@ -48,6 +52,23 @@ Result<bool> DaemonConfig::apply(const std::map<std::string, std::string>& kv) {
     else return Result<bool>::fail("unknown setting " + k);
   }
   return true;
+}
+
+Result<cli::RedisAddress> DaemonConfig::redis_address() const {
+  using R = Result<cli::RedisAddress>;
+  cli::RedisAddress a;
+  if (!redis_sentinels.empty()) {
+    if (auto ok = a.use_sentinels(redis_sentinels, redis_master); !ok) return R::fail("REDIS_SENTINELS: " + ok.error());
+    a.sentinel_password = redis_sentinel_password;
+  } else {
+    if (!redis_master.empty()) return R::fail("REDIS_MASTER is set but REDIS_SENTINELS is not");
+    auto parsed = cli::RedisAddress::parse(redis);
+    if (!parsed) return R::fail("REDIS_ADDR: " + parsed.error());
+    a = std::move(parsed.value());
+  }
+  a.password = redis_password;
+  a.db = redis_db;
+  return a;
 }
 
 Result<std::map<std::string, std::string>> read_config_file(const std::string& path) {

@@ -5,6 +5,7 @@
 #include <map>
 #include <string>
 
+#include "redis_sync.h"
 #include "util/result.h"
 
 namespace lingmo::cp {
@@ -15,6 +16,10 @@ struct DaemonConfig {
   std::string redis = "127.0.0.1:6379";  // REDIS_ADDR: host:port or unix:/path
   std::string redis_password;        // REDIS_PASSWORD
   int redis_db = 0;                  // REDIS_DB
+  std::string redis_sentinels;       // REDIS_SENTINELS: host:port,... of Redis Sentinels; when set, REDIS_ADDR is
+                                     // not used: the master named REDIS_MASTER is found through them (SCALING.md)
+  std::string redis_master;          // REDIS_MASTER: that name
+  std::string redis_sentinel_password;  // REDIS_SENTINEL_PASSWORD: AUTH on the sentinels
   std::string secret_file;           // SECRET_FILE: the 256-bit key that seals vendor keys
   std::string encrypt_key;           // ENCRYPT_KEY: the same key inline (hex or base64)
   int session_ttl_s = 12 * 3600;     // SESSION_TTL: idle sessions expire after this
@@ -30,6 +35,8 @@ struct DaemonConfig {
 
   // Applies KEY=VALUE settings; unknown keys are an error (a typo must not pass silently).
   Result<bool> apply(const std::map<std::string, std::string>& kv);
+  // Where Redis is, from REDIS_ADDR or the REDIS_SENTINELS form, with password and db.
+  Result<cli::RedisAddress> redis_address() const;
 };
 
 Result<std::map<std::string, std::string>> read_config_file(const std::string& path);

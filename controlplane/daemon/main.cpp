@@ -31,7 +31,7 @@ int main(int argc, char** argv) {
   CLI::App cli{"lingmo-controld: LingMo Gateway control plane (admin REST API)"};
   std::string config_file;
   std::map<std::string, std::string> flags;
-  std::string listen, redis, redis_password, secret_file;
+  std::string listen, redis, redis_password, secret_file, redis_sentinels, redis_master;
   int port = -1;
   bool demo = false;
   cli.add_option("--config", config_file, "KEY=VALUE settings file (docs/API.md lists the keys)")->envname("LINGMO_CONTROLD_CONFIG");
@@ -39,6 +39,8 @@ int main(int argc, char** argv) {
   cli.add_option("--port", port, "port (API_PORT, default 8000)");
   cli.add_option("--redis", redis, "Redis host:port or unix:/path (REDIS_ADDR)");
   cli.add_option("--redis-password", redis_password, "Redis password (REDIS_PASSWORD; prefer the environment)");
+  cli.add_option("--redis-sentinels", redis_sentinels, "Redis Sentinels host:port,... to find the master through (REDIS_SENTINELS)");
+  cli.add_option("--redis-master", redis_master, "the master name the sentinels monitor (REDIS_MASTER)");
   cli.add_option("--secret-file", secret_file, "file with the 256-bit key sealing vendor keys (SECRET_FILE; or ENCRYPT_KEY)");
   cli.add_flag("--demo", demo, "demo mode: the first admin account gets the known password lingmo-demo (DEMO_MODE)");
   CLI11_PARSE(cli, argc, argv);
@@ -62,6 +64,8 @@ int main(int argc, char** argv) {
   if (port >= 0) flags["API_PORT"] = std::to_string(port);
   if (!redis.empty()) flags["REDIS_ADDR"] = redis;
   if (!redis_password.empty()) flags["REDIS_PASSWORD"] = redis_password;
+  if (!redis_sentinels.empty()) flags["REDIS_SENTINELS"] = redis_sentinels;
+  if (!redis_master.empty()) flags["REDIS_MASTER"] = redis_master;
   if (!secret_file.empty()) flags["SECRET_FILE"] = secret_file;
   if (demo) flags["DEMO_MODE"] = "1";
   if (auto ok = cfg.apply(flags); !ok) return std::cerr << "lingmo-controld: " << ok.error() << "\n", 2;
@@ -73,10 +77,9 @@ int main(int argc, char** argv) {
              : !cfg.encrypt_key.empty() ? crypto::SecretKey::parse(cfg.encrypt_key)
                                         : Result<crypto::SecretKey>::fail("set SECRET_FILE or ENCRYPT_KEY (the key that seals vendor keys)");
   if (!key) return spdlog::critical("secret key: {}", key.error()), 2;
-  auto addr = cli::RedisAddress::parse(cfg.redis);
-  if (!addr) return spdlog::critical("REDIS_ADDR: {}", addr.error()), 2;
-  addr.value().password = cfg.redis_password;
-  addr.value().db = cfg.redis_db;
+  auto addr = cfg.redis_address();
+  if (!addr) return spdlog::critical("{}", addr.error()), 2;
+  const std::string redis_where = addr.value().describe();
 
   cp::App app(cfg, addr.value(), key.value());
   httplib::Server server;
@@ -94,6 +97,7 @@ int main(int argc, char** argv) {
   cp::register_quota_routes(router);
   cp::register_config_routes(router);
   cp::register_log_routes(router);
+  cp::register_usage_routes(router);
   cp::register_user_routes(router);
   auto allow = net::parse_cidrs(cfg.outbound_allow);
   if (!allow) return spdlog::critical("OUTBOUND_ALLOW: {}", allow.error()), 2;
@@ -132,7 +136,7 @@ int main(int argc, char** argv) {
   // Only now, with the configuration checked and the port bound, create the first account: a
   // start that fails before this point must not consume the one-time password.
   auto first = app.auth.bootstrap();
-  if (!first) return spdlog::critical("cannot reach Redis at {}: {}", cfg.redis, first.error()), 1;
+  if (!first) return spdlog::critical("cannot reach Redis at {}: {}", redis_where, first.error()), 1;
   if (!first.value().empty()) {
     // Shown once, here; only its scrypt hash is stored. Not logged.
     std::cout << "\nFirst start: admin account created.\n  user: admin\n  password: " << first.value() << "\n"
@@ -156,7 +160,7 @@ int main(int argc, char** argv) {
   });
   sampler.start();
   balance.start();  // vendor balances and plan windows (balance_sync.h)
-  spdlog::info("listening on {}:{} (Redis {})", cfg.listen, bound, cfg.redis);
+  spdlog::info("listening on {}:{} (Redis {})", cfg.listen, bound, redis_where);
   std::cout << "LISTENING " << cfg.listen << ":" << bound << std::endl;  // for scripts and tests
   server.listen_after_bind();
   if (waiter.joinable()) {

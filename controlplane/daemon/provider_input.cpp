@@ -74,6 +74,10 @@ Result<config::Provider> provider_from_body(App& app, const Value& body, const c
     auto f = std::find_if(std::begin(kFields), std::end(kFields), [&](const auto& x) { return k == x.first; });
     if (f == std::end(kFields)) return R::fail("unknown field \"" + std::string(k) + "\"");
     const Value& v = m.value;
+    if (v.IsNull() && k == "threshold") {  // back to the global threshold (docs/API.md)
+      doc.RemoveMember("threshold");
+      continue;
+    }
     bool ok = f->second == kString ? v.IsString() : f->second == kBool ? v.IsBool() : f->second == kInt ? v.IsInt64()
               : f->second == kNumber ? v.IsNumber() : f->second == kObject ? v.IsObject() : v.IsArray();
     if (!ok) {

@@ -62,6 +62,7 @@ struct Settings {
   bool auto_switch = true;  // off: always the first candidate, no failover, quotas not enforced
   std::string pin;          // a provider id that takes all traffic it can serve
   std::vector<double> warn_levels{0.8, 0.95};  // shares of a quota that raise alerts (control plane)
+  std::string gateway_url;  // how clients reach the gateway (the console's agent set-ups); "" = unknown
 };
 
 // A client credential. Only the SHA-256 of the secret is stored.

@@ -24,7 +24,7 @@ bool starts_with(std::string_view s, std::string_view p) { return s.substr(0, p.
 
 Result<rapidjson::Document> parse_object(std::string_view json, const char* what) {
   rapidjson::Document d;
-  d.Parse(json.data(), json.size());
+  json::parse(d, json.data(), json.size());
   if (d.HasParseError() || !d.IsObject()) return Result<rapidjson::Document>::fail(std::string(what) + " is not a JSON object");
   return d;
 }
@@ -84,6 +84,10 @@ const char* const kSetStateScript =
 
 std::string usage_key(std::string_view provider_id, std::string_view day) {
   return "lingmo:usage:" + std::string(provider_id) + ":" + std::string(day);
+}
+
+std::string hourly_usage_key(std::string_view provider_id, std::string_view hour) {
+  return "lingmo:usageh:" + std::string(provider_id) + ":" + std::string(hour);
 }
 
 std::string key_usage_key(std::string_view key_id, std::string_view day) {
@@ -322,6 +326,13 @@ config::Settings settings_from_hash(const std::map<std::string, std::string>& h,
   }
   if (auto it = h.find("auto_switch"); it != h.end()) s.auto_switch = !(it->second == "0" || it->second == "off" || it->second == "false");
   if (auto it = h.find("pin"); it != h.end()) s.pin = it->second;
+  if (auto it = h.find("gateway_url"); it != h.end()) {
+    bool web = it->second.rfind("http://", 0) == 0 || it->second.rfind("https://", 0) == 0;
+    if (web && it->second.size() <= 512 && it->second.find_first_of(" \t\r\n\"<>") == std::string::npos)
+      s.gateway_url = it->second;
+    else if (warnings)
+      warnings->push_back("setting gateway_url=\"" + it->second + "\" ignored: must be an http:// or https:// URL");
+  }
   if (auto it = h.find("warn_levels"); it != h.end()) {
     std::vector<double> levels;
     bool ok = true;

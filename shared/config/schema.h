@@ -49,6 +49,9 @@ std::string to_json(const config::ProviderState& s);
 Result<config::ProviderState> state_from_json(std::string_view json);
 std::string to_json(const config::CircuitNote& n);
 Result<config::CircuitNote> circuit_from_json(std::string_view json);
+// Per provider and UTC hour ("YYYY-MM-DDTHH"), kept 8 days: the console's usage charts.
+std::string hourly_usage_key(std::string_view provider_id, std::string_view hour);
+inline constexpr int64_t kHourlyUsageTtlS = 8 * 24 * 3600;
 // Per gateway key and UTC day: the same counters as lingmo:usage:<provider>:<day>.
 std::string key_usage_key(std::string_view key_id, std::string_view day);
 

@@ -114,7 +114,7 @@ const char* class_name(ErrorClass c) {
 ErrorFields extract_fields(std::string_view body) {
   ErrorFields f;
   rapidjson::Document d;
-  d.Parse(body.data(), body.size());
+  json::parse(d, body.data(), body.size());
   if (d.HasParseError()) {
     f.message = std::string(body.substr(0, 300));  // plain-text errors still carry words to match
     return f;
@@ -136,7 +136,7 @@ ErrorFields extract_fields(std::string_view body) {
 Result<SignatureTable> SignatureTable::parse(std::string_view json) {
   using R = Result<SignatureTable>;
   rapidjson::Document d;
-  d.Parse(json.data(), json.size());
+  json::parse(d, json.data(), json.size());
   if (d.HasParseError() || !d.IsObject() || !d.HasMember("signatures") || !d["signatures"].IsArray())
     return R::fail("error signature table: expected {\"signatures\": [...]}");
   SignatureTable t;

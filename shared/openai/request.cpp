@@ -29,7 +29,7 @@ rapidjson::Value* keep_first(rapidjson::Value& obj, const char* name) {
 
 bool parse_chat_request(std::string_view body, ChatRequest& out, ApiError& err) {
   auto& d = out.doc;
-  d.Parse(body.data(), body.size());
+  json::parse(d, body.data(), body.size());
   if (d.HasParseError()) {
     err = invalid_request("We could not parse the JSON body of your request. (HINT: This likely means you aren't "
                           "using your HTTP library correctly. The OpenAI API expects a JSON payload.)");

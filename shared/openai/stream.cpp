@@ -83,7 +83,7 @@ void StreamRelay::count_streamed(const rapidjson::Value& d) {
 
 bool read_usage(std::string_view json, Usage& out) {
   rapidjson::Document d;
-  d.Parse(json.data(), json.size());
+  json::parse(d, json.data(), json.size());
   return !d.HasParseError() && usage_from(d, out);
 }
 
@@ -95,7 +95,7 @@ StreamRelay::Status StreamRelay::on_event(const sse::Event& ev, std::string& out
     return Status::kOk;
   }
   rapidjson::Document d;
-  d.Parse(ev.data.data(), ev.data.size());
+  json::parse(d, ev.data.data(), ev.data.size());
   // RapidJSON takes a NUL byte for the end of the text: reject it, or what follows would be relayed.
   if (d.HasParseError() || !d.IsObject() || ev.data.find('\0') != std::string::npos) {
     error_ = "vendor sent a stream event that is not a JSON object";
@@ -137,7 +137,7 @@ StreamRelay::Status StreamRelay::on_event(const sse::Event& ev, std::string& out
 
 BodyKind inspect_completion(std::string_view body, Usage& usage) {
   rapidjson::Document d;
-  d.Parse(body.data(), body.size());
+  json::parse(d, body.data(), body.size());
   if (d.HasParseError() || !d.IsObject()) return BodyKind::kMalformed;
   if (d.HasMember("error") && !d.HasMember("choices")) return BodyKind::kError;
   if (!d.HasMember("choices")) return BodyKind::kMalformed;

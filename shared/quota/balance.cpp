@@ -1,4 +1,5 @@
 #include "quota/balance.h"
+#include "util/json.h"
 
 #include <rapidjson/document.h>
 
@@ -114,7 +115,7 @@ std::string message_of(const Value& d) {
 // The vendor's words from an error body, or a short, printable description of the body.
 std::string vendor_message(std::string_view body) {
   rapidjson::Document d;
-  d.Parse(body.data(), body.size());
+  json::parse(d, body.data(), body.size());
   if (!d.HasParseError())
     if (std::string msg = message_of(d); !msg.empty()) return msg;
   size_t first = body.find_first_not_of(" \t\r\n");
@@ -612,7 +613,7 @@ BalanceReading parse_balance(BalanceKind k, long status, std::string_view body, 
   if (k == BalanceKind::kNone) return failed("no balance endpoint for this provider");
   if (status < 200 || status > 299) return failed("HTTP " + std::to_string(status) + ": " + vendor_message(body));
   rapidjson::Document d;
-  d.Parse(body.data(), body.size());
+  json::parse(d, body.data(), body.size());
   if (d.HasParseError()) return failed("unexpected answer: not JSON: " + vendor_message(body));
   if (!d.IsObject()) return failed("unexpected shape: the answer is not a JSON object");
   // An error envelope on a 2xx ({"error":{...}}): the vendor's words beat a "missing" complaint.

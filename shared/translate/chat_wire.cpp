@@ -27,7 +27,7 @@ void append_sse(std::string& out, std::string_view name, std::string_view data) 
 }
 
 Status Stage::parse_event(const sse::Event& ev, rapidjson::Document& d) {
-  d.Parse(ev.data.data(), ev.data.size());
+  json::parse(d, ev.data.data(), ev.data.size());
   if (d.HasParseError() || !d.IsObject() || ev.data.find('\0') != std::string::npos) {
     error_ = "vendor sent a stream event that is not a JSON object";
     return Status::kMalformed;
@@ -37,7 +37,7 @@ Status Stage::parse_event(const sse::Event& ev, rapidjson::Document& d) {
 
 Status read_chat_chunk(const sse::Event& ev, ChatChunk& out, std::string& error) {
   rapidjson::Document d;
-  d.Parse(ev.data.data(), ev.data.size());
+  json::parse(d, ev.data.data(), ev.data.size());
   if (d.HasParseError() || !d.IsObject() || ev.data.find('\0') != std::string::npos) {
     error = "vendor sent a stream event that is not a JSON object";
     return Status::kMalformed;
@@ -273,7 +273,7 @@ std::string chat_completion_json(const Answer& a, int64_t created) {
 
 BodyKind parse_chat_completion(std::string_view body, Answer& out, std::string& error) {
   rapidjson::Document d;
-  d.Parse(body.data(), body.size());
+  json::parse(d, body.data(), body.size());
   if (d.HasParseError() || !d.IsObject()) return BodyKind::kMalformed;
   const Value* choices = jv::get(d, "choices");
   if (!choices) {

@@ -56,7 +56,7 @@ int64_t output_cap(const ClientRequest& req, const Target& t, int64_t fallback) 
 namespace {
 
 bool parse_object(std::string_view body, rapidjson::Document& d, ApiError& err) {
-  d.Parse(body.data(), body.size());
+  json::parse(d, body.data(), body.size());
   if (d.HasParseError()) {
     err = openai::invalid_request("The request body is not valid JSON.");
     return false;

@@ -55,7 +55,7 @@ std::string render_stream_error(ClientApi api, const ApiError& e) {
 
 bool read_vendor_error(std::string_view body, std::string& message, std::string& type) {
   rapidjson::Document d;
-  d.Parse(body.data(), body.size());
+  json::parse(d, body.data(), body.size());
   if (d.HasParseError()) return false;
   const rapidjson::Value* v = &d;
   if (v->IsArray() && !v->Empty()) v = &(*v)[0];  // Gemini's OpenAI endpoint wraps errors in an array

@@ -8,6 +8,8 @@
 #include <string>
 #include <string_view>
 
+#include "util/json.h"
+
 namespace lingmo::translate::jv {
 
 using Value = rapidjson::Value;

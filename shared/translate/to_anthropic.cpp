@@ -217,7 +217,7 @@ VendorRequest chat_to_anthropic(const ClientRequest& req, const Target& t) {
             jv::add(b, "name", jv::sv(*fn, "name"), a);
             rapidjson::Document args;
             std::string_view raw = jv::sv(*fn, "arguments");
-            args.Parse(raw.data(), raw.size());
+            json::parse(args, raw.data(), raw.size());
             if (args.HasParseError() || !args.IsObject()) args.SetObject();  // the vendor needs an object
             jv::add(b, "input", Value(args, a), a);
             blocks.PushBack(b, a);

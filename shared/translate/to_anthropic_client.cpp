@@ -131,7 +131,7 @@ class ChatToAnthropic final : public Stage {
         jv::write(w, c.name);
         w.Key("input");
         rapidjson::Document args;
-        args.Parse(c.arguments.data(), c.arguments.size());
+        json::parse(args, c.arguments.data(), c.arguments.size());
         if (args.HasParseError() || !args.IsObject()) args.SetObject();
         args.Accept(w);
         w.EndObject();
@@ -300,7 +300,7 @@ class AnthropicRelay final : public Stage {
 
   BodyKind on_body(std::string_view in, std::string& out) override {
     rapidjson::Document d;
-    d.Parse(in.data(), in.size());
+    json::parse(d, in.data(), in.size());
     if (d.HasParseError() || !d.IsObject()) return BodyKind::kMalformed;
     if (jv::sv(d, "type") == "error" || jv::get(d, "error")) return BodyKind::kError;
     if (!jv::get(d, "content")) {
@@ -333,7 +333,7 @@ class BodyRelay final : public Stage {
   }
   BodyKind on_body(std::string_view in, std::string& out) override {
     rapidjson::Document d;
-    d.Parse(in.data(), in.size());
+    json::parse(d, in.data(), in.size());
     if (d.HasParseError() || !d.IsObject()) return BodyKind::kMalformed;
     if (jv::get(d, "error") && !jv::get(d, "data")) return BodyKind::kError;
     if (api_ == ClientApi::kCountTokens) {

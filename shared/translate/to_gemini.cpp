@@ -211,7 +211,7 @@ VendorRequest chat_to_gemini(const ClientRequest& req, const Target& t) {
             jv::add(call, "name", jv::sv(*fn, "name"), a);
             rapidjson::Document args;
             std::string_view raw = jv::sv(*fn, "arguments");
-            args.Parse(raw.data(), raw.size());
+            json::parse(args, raw.data(), raw.size());
             if (args.HasParseError() || !args.IsObject()) args.SetObject();
             jv::add(call, "args", Value(args, a), a);
             Value part(rapidjson::kObjectType);
@@ -228,7 +228,7 @@ VendorRequest chat_to_gemini(const ClientRequest& req, const Target& t) {
         if (std::string gid = gemini_call_ref(id).id; !gid.empty()) jv::add(resp, "id", gid, a);
         jv::add(resp, "name", call_names.count(id) ? call_names[id] : std::string("tool"), a);
         rapidjson::Document parsed;
-        parsed.Parse(text.data(), text.size());
+        json::parse(parsed, text.data(), text.size());
         if (!parsed.HasParseError() && parsed.IsObject()) {
           jv::add(resp, "response", Value(parsed, a), a);
         } else {

@@ -86,7 +86,7 @@ void write_item(Writer& w, const Item& it, bool done, const Namespaced& ns = {})
       } else if (custom) {
         // The vendor saw a function with one string argument "input": hand back that string.
         rapidjson::Document args;
-        args.Parse(it.text.data(), it.text.size());
+        json::parse(args, it.text.data(), it.text.size());
         const Value* input = args.HasParseError() ? nullptr : jv::get(args, "input");
         jv::write(w, input && input->IsString() ? jv::sv(input) : std::string_view(it.text));
       } else {
@@ -356,7 +356,7 @@ class ChatToResponses final : public Stage {
       case Item::kCustom: {
         std::string input = json_of([&](Writer& w) { write_item(w, it, true, namespaced_); });
         rapidjson::Document item;
-        item.Parse(input.data(), input.size());
+        json::parse(item, input.data(), input.size());
         std::string_view text = jv::sv(item, "input");
         emit(out, "response.custom_tool_call_input.delta", [&](Writer& w) {
           item_keys(w, it);
@@ -530,7 +530,7 @@ class ResponsesRelay final : public Stage {
 
   BodyKind on_body(std::string_view in, std::string& out) override {
     rapidjson::Document d;
-    d.Parse(in.data(), in.size());
+    json::parse(d, in.data(), in.size());
     if (d.HasParseError() || !d.IsObject()) return BodyKind::kMalformed;
     if (jv::get(d, "error") && !jv::get(d, "output")) return BodyKind::kError;
     if (!jv::get(d, "output")) {

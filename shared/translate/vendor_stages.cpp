@@ -131,7 +131,7 @@ class AnthropicToChat final : public Stage {
 
   BodyKind on_body(std::string_view in, std::string& out) override {
     rapidjson::Document d;
-    d.Parse(in.data(), in.size());
+    json::parse(d, in.data(), in.size());
     if (d.HasParseError() || !d.IsObject()) return BodyKind::kMalformed;
     if (jv::sv(d, "type") == "error" || jv::get(d, "error")) return BodyKind::kError;
     const Value* content = jv::get(d, "content");
@@ -256,7 +256,7 @@ class GeminiToChat final : public Stage {
 
   BodyKind on_body(std::string_view in, std::string& out) override {
     rapidjson::Document d;
-    d.Parse(in.data(), in.size());
+    json::parse(d, in.data(), in.size());
     if (d.HasParseError() || !d.IsObject()) return BodyKind::kMalformed;
     if (jv::get(d, "error")) return BodyKind::kError;
     Answer a;

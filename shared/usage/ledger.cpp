@@ -58,6 +58,40 @@ const Batch* Ledger::take_batch(const std::string& new_batch_id) {
   return &*batch_;
 }
 
+void Ledger::ack(int64_t now_ms) {
+  if (!batch_) return;
+  if (retain_ms_ > 0) {
+    acked_entries_ += batch_->entries.size();
+    acked_.emplace_back(now_ms, std::move(*batch_));
+  }
+  batch_.reset();
+  prune(now_ms);
+}
+
+void Ledger::retain(int64_t window_ms, size_t max_entries) {
+  retain_ms_ = window_ms > 0 ? window_ms : 0;
+  retain_entries_ = max_entries;
+  if (retain_ms_ == 0) {
+    acked_.clear();
+    acked_entries_ = 0;
+  }
+}
+
+void Ledger::prune(int64_t now_ms) {
+  while (!acked_.empty() && (acked_.front().first < now_ms - retain_ms_ || acked_entries_ > retain_entries_)) {
+    acked_entries_ -= acked_.front().second.entries.size();
+    acked_.pop_front();
+  }
+}
+
+std::vector<Batch> Ledger::recent(int64_t now_ms) {
+  prune(now_ms);
+  std::vector<Batch> out;
+  out.reserve(acked_.size());
+  for (const auto& e : acked_) out.push_back(e.second);
+  return out;
+}
+
 std::vector<std::string> Ledger::eval_args(const Batch& b, const std::string& marker_key, int marker_ttl_s) {
   std::vector<std::string> a{"EVAL", kApplyBatchScript, std::to_string(b.entries.size() + 1), marker_key};
   for (const auto& e : b.entries) a.push_back(e.first);
@@ -80,6 +114,15 @@ std::string utc_day(int64_t epoch_ms) {
   gmtime_r(&t, &tm);
   char buf[16];
   strftime(buf, sizeof buf, "%Y-%m-%d", &tm);
+  return buf;
+}
+
+std::string utc_hour(int64_t epoch_ms) {
+  time_t t = static_cast<time_t>(epoch_ms / 1000);
+  struct tm tm {};
+  gmtime_r(&t, &tm);
+  char buf[24];
+  strftime(buf, sizeof buf, "%Y-%m-%dT%H", &tm);
   return buf;
 }
 

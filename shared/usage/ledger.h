@@ -5,6 +5,7 @@
 // a marker key with NX, so replaying a batch whose reply was lost never counts twice.
 #pragma once
 #include <cstdint>
+#include <deque>
 #include <map>
 #include <optional>
 #include <string>
@@ -52,8 +53,20 @@ class Ledger {
   // Freezes the pending counters into a batch, unless one is already in flight (then returns it
   // again: a retry must reuse the id). Null when there is nothing to send.
   const Batch* take_batch(const std::string& new_batch_id);
-  void ack() { batch_.reset(); }  // applied (or found already applied)
+  // Applied (or found already applied). With a retention (retain()), the batch is kept as
+  // acknowledged at `now_ms` (any monotonic clock in ms, the same one recent() is given).
+  void ack(int64_t now_ms = 0);
   // nack(): keep the batch; the next take_batch() returns it unchanged.
+
+  // Keeps acknowledged batches for `window_ms`, at most `max_entries` usage keys in all (the
+  // oldest batches go first), so that they can be sent again after a Redis failover: the replica
+  // promoted to master may lack the last writes the old master acknowledged (replication is
+  // asynchronous), and writes that reached the old master after the promotion are lost with it.
+  // Sending a batch again is safe: its marker makes a batch that did arrive a no-op.
+  // 0 (the default) keeps nothing.
+  void retain(int64_t window_ms, size_t max_entries);
+  // Copies of the kept batches acknowledged at or after now_ms - window, oldest first.
+  std::vector<Batch> recent(int64_t now_ms);
 
   // Arguments for EVAL: script, numkeys, keys..., argv...
   static std::vector<std::string> eval_args(const Batch& b, const std::string& marker_key, int marker_ttl_s);
@@ -64,9 +77,16 @@ class Ledger {
   std::map<std::string, int64_t> ttl_;
   std::optional<Batch> batch_;
   uint64_t dropped_ = 0;
+  int64_t retain_ms_ = 0;
+  size_t retain_entries_ = 0;
+  std::deque<std::pair<int64_t, Batch>> acked_;  // (ack time, batch), oldest first
+  size_t acked_entries_ = 0;
+  void prune(int64_t now_ms);
 };
 
 // "YYYY-MM-DD" of an epoch-milliseconds instant, in UTC.
 std::string utc_day(int64_t epoch_ms);
+// "YYYY-MM-DDTHH" (UTC): the bucket of the hourly usage counters.
+std::string utc_hour(int64_t epoch_ms);
 
 }  // namespace lingmo::usage

@@ -84,7 +84,7 @@ std::string to_json(const RequestRecord& r) {
 Result<RequestRecord> record_from_json(std::string_view json) {
   using R = Result<RequestRecord>;
   rapidjson::Document d;
-  d.Parse(json.data(), json.size());
+  json::parse(d, json.data(), json.size());
   if (d.HasParseError() || !d.IsObject()) return R::fail("request record is not a JSON object");
   RequestRecord r;
   r.ts_ms = json::get_int(d, "ts");

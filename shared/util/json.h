@@ -25,6 +25,40 @@ inline std::string quote(std::string_view s) {
   return std::string(sb.GetString(), sb.GetSize());
 }
 
+// Nesting deeper than this is refused before parsing: RapidJSON's parser, its writer and our own
+// walkers recurse once per level, and a 400 KB body of "[[[[..." would otherwise exhaust an nginx
+// worker's stack. Real requests (tool schemas, arguments) stay far below it.
+inline constexpr int kMaxDepth = 256;
+
+// Whether `text` nests arrays/objects at most `max_depth` deep (a linear scan that skips strings).
+inline bool within_depth(std::string_view text, int max_depth = kMaxDepth) {
+  int depth = 0;
+  bool in_string = false;
+  for (size_t i = 0; i < text.size(); ++i) {
+    char c = text[i];
+    if (in_string) {
+      if (c == '\\') ++i;
+      else if (c == '"') in_string = false;
+    } else if (c == '"') {
+      in_string = true;
+    } else if (c == '[' || c == '{') {
+      if (++depth > max_depth) return false;
+    } else if (c == ']' || c == '}') {
+      --depth;
+    }
+  }
+  return true;
+}
+
+// Parses untrusted JSON into `d`; too deep a document is a parse error like any malformed one.
+inline void parse(rapidjson::Document& d, const char* data, size_t len) {
+  if (!within_depth(std::string_view(data, len))) {
+    d.Parse("");  // leaves the document with a parse error (empty document)
+    return;
+  }
+  d.Parse(data, len);
+}
+
 // A number as JSON text; whole numbers up to 10^15 print without exponent or decimals.
 inline std::string number(double v) {
   if (!(v == v) || v > 1e300 || v < -1e300) return "null";  // NaN / infinity are not JSON

@@ -46,6 +46,44 @@ after(async () => {
   }
 });
 
+// The paths of the /api calls the page makes while `fn` runs (e.g. to see that a login answer is
+// enough, without another GET /api/session).
+async function apiCallsDuring(p, fn) {
+  const calls = [];
+  const on = (r) => { const u = new URL(r.url()); if (u.pathname.startsWith('/api/')) calls.push(`${r.method()} ${u.pathname}`); };
+  p.on('request', on);
+  try { await fn(); } finally { p.off('request', on); }
+  return calls;
+}
+
+// What the dashboard's usage chart draws (data-series of the timeline card) and what
+// GET /api/usage/series says for the same range and counter (providers with nothing left out).
+async function chartData(p) {
+  return JSON.parse(await p.locator(byTest('timeline')).getAttribute('data-series'));
+}
+async function seriesFromApi(step, count, metric) {
+  const r = (await d.get(await apiSession(), `/api/usage/series?step=${step}&count=${count}`)).json;
+  const providers = {};
+  for (const [id, f] of Object.entries(r.providers)) if (f[metric].some((x) => x > 0)) providers[id] = f[metric];
+  return { step: r.step, metric, buckets: r.buckets, providers };
+}
+// Waits until the chart shows exactly what the API says (usage counters arrive in batches, and
+// an hour may turn between the two reads); `refresh` clicks the refresh button between tries.
+async function chartMatchesApi(step, count, metric, { refresh = true, timeout = 8000 } = {}) {
+  let page_;
+  let api_;
+  await waitFor(async () => {
+    if (refresh) await page.click(byTest('dash-refresh'));
+    api_ = await seriesFromApi(step, count, metric);
+    await sleep(200);
+    page_ = await chartData(page);
+    return JSON.stringify(page_) === JSON.stringify(api_);
+  }, { timeout, interval: 300, what: `the ${step} chart of ${metric} to match /api/usage/series` }).catch((e) => {
+    throw new Error(`${e.message}\npage: ${JSON.stringify(page_)}\napi:  ${JSON.stringify(api_)}`);
+  });
+  return page_;
+}
+
 async function goto(name) {
   await page.goto(base + PATH[name]);
   await page.locator(byTest(`page-${name}`)).waitFor();
@@ -76,9 +114,17 @@ test('first login: the one-time password leads to the password change, then the 
   assert.match(await page.locator(byTest('login-error')).innerText(), /用户名或密码错误/);
 
   await page.fill(byTest('login-password'), d.password);
-  await page.click(byTest('login-submit'));
-  await page.waitForURL(/\/password$/);
-  await page.locator(byTest('must-change')).waitFor();
+  let login;
+  const calls = await apiCallsDuring(page, async () => {
+    const answer = page.waitForResponse((r) => r.url().endsWith('/api/login') && r.request().method() === 'POST');
+    await page.click(byTest('login-submit'));
+    login = await (await answer).json();
+    await page.waitForURL(/\/password$/);
+    await page.locator(byTest('must-change')).waitFor();
+  });
+  // The login answer carries the role: no GET /api/session after it.
+  assert.equal(login.role, 'admin');
+  assert.deepEqual(calls, ['POST /api/login']);
   await screenshot(page, 'desktop-zh-password-first-run');
 
   // Every other page stays behind the change-password gate.
@@ -107,15 +153,44 @@ test('providers: add one from a vendor template against a fake vendor, test conn
   await goto('providers');
   await page.click(byTest('add-provider'));
   await page.locator(byTest('template-picker')).waitFor();
-  await page.fill(byTest('template-search'), 'deepseek');
   await screenshot(page, 'desktop-zh-providers-template-picker');
+
+  // A template with a documented free tier: the preview lists its free-tier quota rules in words
+  // (GET /api/templates/gemini), and where the data comes from.
+  const gemini = (await d.get(await apiSession(), '/api/templates/gemini')).json;
+  assert.ok(gemini.free_tier.documented && gemini.free_tier.quotas.length > 0);
+  await page.click(byTest('tpl-gemini'));
+  await page.locator(byTest('tpl-free-rule')).first().waitFor();
+  assert.deepEqual(await attrList(page.locator(byTest('tpl-free-rule')), 'data-spec'), gemini.free_tier.quotas);
+  const rule1 = await page.locator(byTest('tpl-free-rule')).nth(1).innerText();   // requests/day=20@America/Los_Angeles:gemini-2.5-flash
+  assert.equal(rule1.trim(), '每天 20 请求 (America/Los_Angeles) [gemini-2.5-flash]');
+  assert.match(await page.locator(byTest('tpl-preview-free')).innerText(), /有公开的免费额度/);
+  assert.match(await page.locator(byTest('tpl-preview-balance')).innerText(), /没有余额 API/);
+  await page.click('button:has-text("更换厂商")');
+
+  await page.fill(byTest('template-search'), 'deepseek');
   await page.click(byTest('tpl-deepseek'));
 
-  // The template prefilled the form: id, base URL and its models.
+  // The template prefilled the form: id, base URL and its models with the vendor model ids of
+  // GET /api/templates/deepseek; the preview shows them, the notes and the balance sync.
+  const tpl = (await d.get(await apiSession(), '/api/templates/deepseek')).json;
   assert.equal(await page.inputValue(byTest('pf-id')), 'deepseek');
   assert.equal(await page.inputValue(byTest('pf-base-url')), 'https://api.deepseek.com/v1');
-  const names = await page.locator(byTest('pf-model-name')).evaluateAll((els) => els.map((e) => e.value));
-  assert.ok(names.includes('deepseek-chat'), `template models: ${names}`);
+  const preview = page.locator(byTest('tpl-preview-model'));
+  await preview.first().waitFor();
+  assert.deepEqual(await attrList(preview, 'data-name'), tpl.models.map((m) => m.name));
+  assert.deepEqual(await attrList(preview, 'data-upstream'), tpl.models.map((m) => m.upstream));
+  assert.deepEqual(await preview.allInnerTexts(), tpl.models.map((m) => `${m.name} → ${m.upstream}`));
+  const formModels = async (sel) => page.locator(byTest(sel)).evaluateAll((els) => els.map((e) => e.value));
+  assert.deepEqual(await formModels('pf-model-name'), tpl.models.map((m) => m.name));
+  assert.deepEqual(await formModels('pf-model-upstream'), tpl.models.map((m) => m.upstream));
+  assert.ok(tpl.notes.length > 20);
+  assert.equal((await page.locator(byTest('tpl-preview-notes')).innerText()).trim(), tpl.notes);
+  assert.equal(await page.locator(byTest('tpl-preview-balance')).getAttribute('data-kind'), 'deepseek');
+  const balanceText = await page.locator(byTest('tpl-preview-balance')).innerText();
+  assert.ok(balanceText.includes('deepseek') && balanceText.includes(tpl.balance.url), balanceText);
+  assert.match(await page.locator(byTest('tpl-preview-free')).innerText(), /没有公开的免费额度/);
+  await screenshot(page, 'desktop-zh-providers-template-preview');
 
   // Point it at the fake vendor; a wrong key is reported inline as a refused key.
   await page.fill(byTest('pf-base-url'), vendor.baseUrl);
@@ -140,7 +215,7 @@ test('providers: add one from a vendor template against a fake vendor, test conn
   assert.equal(view.vendor, 'deepseek');
   assert.equal(view.base_url, vendor.baseUrl);
   assert.equal(view.api_key_masked, 'sk-****7f3a');
-  assert.ok(view.models.some((m) => m.name === 'deepseek-chat'));
+  assert.deepEqual(view.models.map((m) => [m.name, m.upstream]), tpl.models.map((m) => [m.name, m.upstream]));
 
   // It serves a real chat completion through nginx, with the vendor key the UI stored.
   const r = await servedBy('deepseek', { model: 'deepseek-chat' });
@@ -188,7 +263,33 @@ test('the request shows in the request log with its routing explanation, and on 
   assert.ok(want >= 1);
   await waitFor(async () => Number((await page.locator(byTest('stat-requests-value')).innerText()).replace(/\D/g, '')) >= want,
     { timeout: 5000, what: `the dashboard to count ${want} requests` });
+
+  // Usage over time is GET /api/usage/series (hourly, 24 buckets by default): the chart draws
+  // exactly its numbers, and the current hour counts the requests deepseek served.
+  let chart = await chartMatchesApi('hour', 24, 'requests');
+  assert.equal(chart.buckets.length, 24);
+  assert.ok(chart.providers.deepseek?.at(-1) >= 1, JSON.stringify(chart));
   await screenshot(page, 'desktop-zh-dashboard-after-traffic');
+
+  // Live refresh (every 5 s, no clicks): two more requests show up in the current hour.
+  await pickOption(page, page.locator(byTest('live-select')), '每 5 秒');
+  const before = chart.providers.deepseek.at(-1);
+  for (let i = 0; i < 2; i++) await servedBy('deepseek', { model: 'deepseek-chat' });
+  await waitFor(async () => (await chartData(page)).providers.deepseek?.at(-1) >= before + 2,
+    { timeout: 12000, interval: 250, what: 'the live chart to count two more requests' });
+  chart = await chartMatchesApi('hour', 24, 'requests', { refresh: false, timeout: 12000 });
+
+  // 30 days, daily; tokens: the same numbers as the API's daily buckets.
+  await page.click(byTest('range-30d'));
+  await page.locator(`${byTest('timeline-metric')} label`, { hasText: 'token' }).click();
+  chart = await chartMatchesApi('day', 30, 'total_tokens');
+  assert.equal(chart.buckets.length, 30);
+  assert.match(chart.buckets.at(-1), /^\d{4}-\d{2}-\d{2}$/);
+  assert.ok(chart.providers.deepseek?.at(-1) > 0, JSON.stringify(chart));
+  await screenshot(page, 'desktop-zh-dashboard-30-days');
+  await page.click(byTest('range-24h'));
+  await page.locator(`${byTest('timeline-metric')} label`, { hasText: '请求' }).click();
+  await pickOption(page, page.locator(byTest('live-select')), '每 10 秒');
 });
 
 test('quota monitor: a quota rule added in the provider form shows as a usage bar; manual usage entry moves it', async () => {
@@ -284,11 +385,36 @@ test('gateway keys: create one (secret shown once, copy button), it works throug
   await waitFor(async () => (await stack.chat(chatBody(), { key: secret })).status === 401, { timeout: 3000, what: 'the revoked key to get 401' });
 });
 
-test('agent set-up: the snippets carry the gateway URL and a new key, and the curl one works as printed', async () => {
+test('agent set-up: the gateway URL set on the settings page is in the snippets with a new key, and the curl one works as printed', async () => {
+  // Not set yet: the page guesses this host on port 8080 and sends admins to the settings.
+  assert.equal((await d.get(await apiSession(), '/api/settings')).json.gateway_url, null);
   await goto('agents');
+  await page.locator(byTest('agent-url-unset')).waitFor();
+  assert.equal((await page.locator(byTest('agent-url')).innerText()).trim(), 'http://127.0.0.1:8080');
+  assert.match(await page.locator(byTest('snippet-claude-code-shell')).innerText(), /ANTHROPIC_BASE_URL=http:\/\/127\.0\.0\.1:8080\n/);
+
+  // An earlier console kept the URL in this browser: the settings page offers it once.
+  await page.evaluate(() => localStorage.setItem('lingmo.gatewayUrl', 'http://old.example:8080/v1'));
+  await page.click(byTest('agent-url-settings'));
+  await page.locator(byTest('page-settings')).waitFor();
+  await page.locator(byTest('settings-gateway-url-legacy')).waitFor();
+  assert.equal(await page.inputValue(byTest('settings-gateway-url')), 'http://old.example:8080');
+
+  // Set it for everyone (typed with /v1/, stored as the root) through PUT /api/settings.
   const root = `http://127.0.0.1:${stack.gatewayPort}`;
-  await page.fill(byTest('agent-url'), root);
-  await page.locator(byTest('agent-url')).press('Enter');
+  await page.fill(byTest('settings-gateway-url'), `${root}/v1/`);
+  await page.click(byTest('settings-save'));
+  await waitFor(async () => (await d.get(await apiSession(), '/api/settings')).json.gateway_url === root, { what: 'gateway_url stored' });
+  assert.equal(await page.evaluate(() => localStorage.getItem('lingmo.gatewayUrl')), null, 'the browser copy is dropped');
+  await page.reload();
+  await page.locator(byTest('page-settings')).waitFor();
+  await waitFor(async () => (await page.inputValue(byTest('settings-gateway-url'))) === root, { what: 'the saved URL on the settings page' });
+  assert.equal(await page.locator(byTest('settings-gateway-url-legacy')).count(), 0);
+
+  await goto('agents');
+  await page.locator(byTest('agent-url-shared')).waitFor();
+  assert.equal((await page.locator(byTest('agent-url')).innerText()).trim(), root);
+  assert.equal(await page.locator(byTest('agent-url-unset')).count(), 0);
   await page.click(byTest('agent-new-key'));
   // Claude Code: the root URL without /v1, and the new key's secret.
   const claude = page.locator(byTest('snippet-claude-code-shell'));
@@ -395,8 +521,11 @@ test('viewer: an account created for reading logs in with its one-time password 
     await p.goto(base + '/login');
     await p.fill(byTest('login-user'), 'ui-viewer');
     await p.fill(byTest('login-password'), created.json.password);
-    await p.click(byTest('login-submit'));
-    await p.locator(byTest('must-change')).waitFor();
+    const calls = await apiCallsDuring(p, async () => {
+      await p.click(byTest('login-submit'));
+      await p.locator(byTest('must-change')).waitFor();
+    });
+    assert.deepEqual(calls, ['POST /api/login'], 'the role comes with the login answer');
     await p.fill(byTest('pw-old'), created.json.password);
     await p.fill(byTest('pw-new'), 'viewer-password-1');
     await p.fill(byTest('pw-repeat'), 'viewer-password-1');
@@ -414,6 +543,17 @@ test('viewer: an account created for reading logs in with its one-time password 
     await p.locator(byTest('page-keys')).waitFor();
     assert.equal(await p.locator(byTest('create-key')).count(), 0);
     await screenshot(p, 'desktop-zh-viewer-keys');
+    // The shared gateway URL: shown on the agent page (no link to change it), read-only in the settings.
+    const root = `http://127.0.0.1:${stack.gatewayPort}`;
+    await p.goto(base + '/agents');
+    await p.locator(byTest('agent-url-shared')).waitFor();
+    assert.equal((await p.locator(byTest('agent-url')).innerText()).trim(), root);
+    assert.equal(await p.locator(byTest('agent-url-settings')).count(), 0);
+    assert.ok((await p.locator(byTest('snippet-claude-code-shell')).innerText()).includes(`ANTHROPIC_BASE_URL=${root}\n`));
+    await p.goto(base + '/settings');
+    await waitFor(async () => (await p.inputValue(byTest('settings-gateway-url'))) === root, { what: 'the URL on the viewer\'s settings page' });
+    assert.equal(await p.locator(byTest('settings-gateway-url')).isDisabled(), true);
+    assert.equal(await p.locator(byTest('settings-save')).count(), 0);
     assert.deepEqual(vctx.pageErrors, []);
   } finally {
     await vctx.close();

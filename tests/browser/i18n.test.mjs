@@ -8,6 +8,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { SRC, checkI18n, flatten, loadLocales } from '../../controlplane/web/scripts/i18n-check.mjs';
 import { TOOLS, buildSnippets } from '../../controlplane/web/src/utils/agents.js';
+import { normalizeGatewayUrl, validGatewayUrl } from '../../controlplane/web/src/utils/gateway.js';
 
 function vueFiles(dir = SRC) {
   const out = [];
@@ -77,5 +78,17 @@ test('agent set-ups: every tool renders, with the gateway URL, the key and the m
   for (const tool of TOOLS) {
     const all = buildSnippets(tool, { ...ctx, key: '' }).map((x) => x.code).join('\n');
     assert.ok(!/Bearer \n|AUTH_TOKEN=\n|apiKey: \n/.test(all), `${tool}: an empty key`);
+  }
+});
+
+test('gateway URL: stored as the root (no /v1, no trailing slash) and checked as the daemon checks gateway_url', () => {
+  assert.equal(normalizeGatewayUrl('  https://gw.example.com/v1/ '), 'https://gw.example.com');
+  assert.equal(normalizeGatewayUrl('http://10.0.0.5:8080//'), 'http://10.0.0.5:8080');
+  assert.equal(normalizeGatewayUrl('https://example.com/llm/v1'), 'https://example.com/llm');
+  assert.equal(normalizeGatewayUrl(null), '');
+  assert.ok(validGatewayUrl('https://gw.example.com'));
+  assert.ok(validGatewayUrl('http://[::1]:8080'));
+  for (const bad of ['gw.example.com', 'ftp://gw.example.com', 'https://gw example.com', 'https://gw.example.com/"x"', `https://${'a'.repeat(510)}`]) {
+    assert.ok(!validGatewayUrl(bad), bad);
   }
 });

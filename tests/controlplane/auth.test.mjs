@@ -107,6 +107,7 @@ test('a second daemon on the same Redis prints no password and accepts the first
     const r = await d2.login('admin', oneTime);
     assert.equal(r.status, 200, r.text);
     assert.equal(r.json.must_change_password, true);
+    assert.equal(r.json.role, 'admin');
   } finally {
     await d2.stop();
   }

@@ -276,3 +276,32 @@ test('POST /api/model/{id}/clear lifts the park and resets the workers\' breaker
   assert.equal((await d.post(admin, '/api/model/nope/clear', {})).status, 404);
   assert.ok((await stack.redis('LRANGE', 'lingmo:audit', '0', '20')).includes('provider.clear'));
 });
+
+test('GET /api/usage/series: hourly and daily usage per provider, from the data plane\'s counters', async () => {
+  const before = (await d.get(admin, '/api/usage/series?provider=v2')).json;
+  await stack.vendor(1).mode({ mode: '500', times: 1 });
+  const r = await stack.chat(chatBody(), { key: key.secret });  // v1 fails once, v2 serves
+  assert.equal(r.headers['x-lingmo-provider'], 'v2');
+  const tokens = JSON.parse(r.text).usage.total_tokens;
+  let hourly;
+  await msUntil(async () => {
+    hourly = (await d.get(admin, '/api/usage/series?step=hour&count=3')).json;
+    return hourly.providers.v2.requests.at(-1) === before.providers.v2.requests.at(-1) + 1;
+  }, { timeout: 2000, what: 'the hourly counter' });
+  const hourNow = new Date().toISOString().slice(0, 13);
+  assert.equal(hourly.step, 'hour');
+  assert.equal(hourly.buckets.length, 3);
+  assert.equal(hourly.buckets.at(-1), hourNow);
+  assert.equal(hourly.providers.v2.total_tokens.at(-1) - before.providers.v2.total_tokens.at(-1), tokens);
+  assert.ok(hourly.providers.v1.failures.at(-1) >= 1);
+  assert.equal(hourly.providers.v1.requests.length, 3);
+  const ttl = Number(await stack.redis('TTL', `lingmo:usageh:v2:${hourNow}`));
+  assert.ok(ttl > 7 * 86400 && ttl <= 8 * 86400, `hourly counters are kept 8 days (TTL ${ttl})`);
+  const daily = (await d.get(admin, '/api/usage/series?step=day&count=7&provider=v2')).json;
+  assert.deepEqual(Object.keys(daily.providers), ['v2']);
+  assert.equal(daily.buckets.at(-1), new Date().toISOString().slice(0, 10));
+  assert.equal(daily.providers.v2.requests.at(-1), Number(await stack.redis('HGET', `lingmo:usage:v2:${daily.buckets.at(-1)}`, 'requests')));
+  for (const q of ['step=week', 'count=0', 'step=hour&count=193', 'step=day&count=401', 'count=x'])
+    assert.equal((await d.get(admin, `/api/usage/series?${q}`)).status, 400, q);
+  assert.equal((await d.get(null, '/api/usage/series')).status, 401);
+});

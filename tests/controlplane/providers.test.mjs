@@ -129,10 +129,24 @@ test('GET /api/templates lists the vendor templates', async () => {
   assert.ok(r.json.templates.length >= 20);
 });
 
-test('GET /api/templates/{id} does not exist yet (docs/API.md): 404 not_found, like any unknown endpoint', async () => {
-  const r = await d.get(admin, '/api/templates/openrouter');
-  assert.equal(r.status, 404, r.text);
-  assert.equal(r.json.error.code, 'not_found');
+test('GET /api/templates/{id}: one template in full (models with upstream names, free tier, quirks, balance endpoint)', async () => {
+  const r = await d.get(admin, '/api/templates/deepseek');
+  assert.equal(r.status, 200, r.text);
+  const t = r.json;
+  assert.equal(t.id, 'deepseek');
+  assert.equal(t.dialect, 'openai');
+  assert.equal(t.max_output_tokens, 8192);
+  assert.equal(t.replay_reasoning, true);
+  assert.ok(t.models.every((m) => typeof m.name === 'string' && typeof m.upstream === 'string'));
+  assert.deepEqual(t.balance.kind, 'deepseek');
+  assert.equal(t.balance.url, 'https://api.deepseek.com/user/balance');
+  assert.ok(t.error_signatures.some((s) => /402/.test(s)));
+  const or = (await d.get(admin, '/api/templates/openrouter')).json;
+  assert.equal(or.free_tier.documented, true);
+  assert.ok(or.free_tier.quotas.length > 0, JSON.stringify(or.free_tier));
+  const missing = await d.get(admin, '/api/templates/nope');
+  assert.equal(missing.status, 404, missing.text);
+  assert.equal(missing.json.error.code, 'not_found');
 });
 
 test('a duplicate id is 409 already_exists and leaves the provider as it was', async () => {
@@ -346,14 +360,14 @@ test('delete: 200, then 404 on read and on a second delete; its observed state g
 test('GET /api/settings shows the defaults', async () => {
   const r = await d.get(admin, '/api/settings');
   assert.equal(r.status, 200, r.text);
-  assert.deepEqual(r.json, { threshold: 0.99, auto_switch: true, pin: null, warn_levels: [0.8, 0.95] });
+  assert.deepEqual(r.json, { threshold: 0.99, auto_switch: true, pin: null, warn_levels: [0.8, 0.95], gateway_url: null });
 });
 
 test('PUT /api/settings stores each field in lingmo:settings and bumps the version', async () => {
   const v0 = await configVersion(stack);
   const r = await d.put(admin, '/api/settings', { threshold: 0.9, auto_switch: false, pin: 'v2', warn_levels: [0.5, 0.9] });
   assert.equal(r.status, 200, r.text);
-  assert.deepEqual(r.json, { threshold: 0.9, auto_switch: false, pin: 'v2', warn_levels: [0.5, 0.9] });
+  assert.deepEqual(r.json, { threshold: 0.9, auto_switch: false, pin: 'v2', warn_levels: [0.5, 0.9], gateway_url: null });
   assert.equal(await stack.redis('HGET', 'lingmo:settings', 'threshold'), '0.9');
   assert.equal(await stack.redis('HGET', 'lingmo:settings', 'auto_switch'), '0');
   assert.equal(await stack.redis('HGET', 'lingmo:settings', 'pin'), 'v2');
@@ -364,7 +378,7 @@ test('PUT /api/settings stores each field in lingmo:settings and bumps the versi
   assert.equal(unpin.json.pin, null);
   assert.equal(unpin.json.threshold, 0.9, 'fields not sent are kept');
   assert.equal(await stack.redis('HEXISTS', 'lingmo:settings', 'pin'), '0');
-  assert.deepEqual((await d.get(admin, '/api/settings')).json, { threshold: 0.9, auto_switch: true, pin: null, warn_levels: [0.5, 0.9] });
+  assert.deepEqual((await d.get(admin, '/api/settings')).json, { threshold: 0.9, auto_switch: true, pin: null, warn_levels: [0.5, 0.9], gateway_url: null });
 });
 
 test('POST /api/switch/rule sets threshold, auto_switch, pin, warn_levels and per-provider thresholds', async () => {
@@ -373,7 +387,7 @@ test('POST /api/switch/rule sets threshold, auto_switch, pin, warn_levels and pe
     threshold: 0.95, auto_switch: false, pin: 'v1', warn_levels: [0.95, 0.7], providers: { v1: 0.8, v2: 0.5 },
   });
   assert.equal(r.status, 200, r.text);
-  assert.deepEqual(r.json, { threshold: 0.95, auto_switch: false, pin: 'v1', warn_levels: [0.7, 0.95] });
+  assert.deepEqual(r.json, { threshold: 0.95, auto_switch: false, pin: 'v1', warn_levels: [0.7, 0.95], gateway_url: null });
   assert.equal(await stack.redis('HGET', 'lingmo:settings', 'threshold'), '0.95');
   assert.equal(await stack.redis('HGET', 'lingmo:settings', 'auto_switch'), '0');
   assert.equal(await stack.redis('HGET', 'lingmo:settings', 'pin'), 'v1');
@@ -398,6 +412,7 @@ test('settings and switch rule: bad values are 400 and change nothing (settings,
     { threshold: 0 }, { threshold: 1.5 }, { threshold: -0.1 }, { threshold: '0.9' },
     { auto_switch: 'yes' }, { auto_switch: 1 },
     { pin: 5 }, { pin: ['v1'] }, { pin: 'no-such-provider' },
+    { gateway_url: 'ftp://x' }, { gateway_url: 'http://a b' }, { gateway_url: 5 },
     { warn_levels: 'x' }, { warn_levels: [] }, { warn_levels: [2] }, { warn_levels: [0] }, { warn_levels: ['a'] },
     { threshold: 0.5, warn_levels: 'bad' },         // one bad field: the good one is not applied either
   ];
@@ -440,4 +455,26 @@ test('GET /api/quota/stat lists each quota rule; GET /metrics answers Prometheus
   assert.match(m.text, /lingmo_provider_parked\{provider="v1"\} 0/);
   assert.match(m.text, /lingmo_quota_used_ratio\{provider="cp-or"/);
   assertNoKeyMaterial(m.text, KEY_OR, 'sk-v1', 'sk-v2');
+});
+
+test('PUT /api/model/{id} with "threshold": null returns the provider to the global threshold', async () => {
+  const set = await d.put(admin, '/api/model/v1', { threshold: 0.7 });
+  assert.equal(set.status, 200, set.text);
+  assert.equal((await stored('v1')).threshold, 0.7);
+  const back = await d.put(admin, '/api/model/v1', { threshold: null });
+  assert.equal(back.status, 200, back.text);
+  assert.equal((await stored('v1')).threshold, undefined);
+  assert.equal(back.json.threshold, undefined);
+  assert.equal((await d.put(admin, '/api/model/v1', { threshold: 'x' })).status, 400);
+});
+
+test('settings: gateway_url (the address clients use, for the console\'s agent set-ups) is stored, shown and cleared', async () => {
+  const r = await d.put(admin, '/api/settings', { gateway_url: 'https://llm.example.com' });
+  assert.equal(r.status, 200, r.text);
+  assert.equal(r.json.gateway_url, 'https://llm.example.com');
+  assert.equal(await stack.redis('HGET', 'lingmo:settings', 'gateway_url'), 'https://llm.example.com');
+  assert.equal((await d.get(admin, '/api/settings')).json.gateway_url, 'https://llm.example.com');
+  const cleared = await d.put(admin, '/api/settings', { gateway_url: null });
+  assert.equal(cleared.json.gateway_url, null);
+  assert.equal(await stack.redis('HEXISTS', 'lingmo:settings', 'gateway_url'), '0');
 });

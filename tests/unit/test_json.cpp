@@ -34,3 +34,17 @@ TEST_CASE("quote and stringify produce JSON", "[json]") {
   CHECK(json::quote("a\"b\\c\n") == R"("a\"b\\c\n")");
   CHECK(json::stringify(parse_json(R"({ "a" : [1, 2] })")) == R"({"a":[1,2]})");
 }
+
+TEST_CASE("nesting deeper than kMaxDepth is refused before parsing, strings do not count", "[json]") {
+  CHECK(lingmo::json::within_depth("[[[]]]", 3));
+  CHECK_FALSE(lingmo::json::within_depth("[[[[]]]]", 3));
+  CHECK(lingmo::json::within_depth(R"({"a":"[[[[[[[[\"{{{{"})", 1));
+  std::string deep(200000, '[');
+  deep += std::string(200000, ']');
+  rapidjson::Document d;
+  lingmo::json::parse(d, deep.data(), deep.size());  // would exhaust the stack in RapidJSON's recursive parser
+  CHECK(d.HasParseError());
+  std::string ok = std::string(lingmo::json::kMaxDepth, '[') + std::string(lingmo::json::kMaxDepth, ']');
+  lingmo::json::parse(d, ok.data(), ok.size());
+  CHECK_FALSE(d.HasParseError());
+}

@@ -143,3 +143,42 @@ TEST_CASE("a key's expiry travels with its batch (the longest asked for)", "[led
   CHECK(b->ttl_s.at("lingmo:quota:p1:0:m1") == 90);
   CHECK(b->ttl_s.count("lingmo:usage:p1:2024-05-01") == 0);
 }
+
+TEST_CASE("acknowledged batches are kept for a failover replay within the window and the cap", "[ledger]") {
+  Ledger l;
+  l.add("k1", request(1, 1));
+  l.take_batch("b1");
+  l.ack(1000);
+  CHECK(l.recent(1000).empty());  // no retention by default
+
+  l.retain(10'000, 3);
+  l.add("k1", request(1, 1));
+  l.take_batch("b2");
+  l.ack(2000);
+  l.add("k1", request(1, 1));
+  l.add("k2", request(1, 1));
+  l.take_batch("b3");
+  l.ack(5000);
+  auto r = l.recent(6000);
+  REQUIRE(r.size() == 2);
+  CHECK(r[0].id == "b2");  // oldest first, unchanged: same id, same counters (the replay is idempotent)
+  CHECK(r[1].id == "b3");
+  CHECK(values(entry(r[1], "k2")) == std::vector<int64_t>{1, 1, 1, 2, 0});
+
+  CHECK(l.recent(12'500).size() == 1);  // b2 (acked at 2000) is past the 10 s window
+  CHECK(l.recent(15'001).empty());
+
+  // The cap counts usage keys: a new batch pushes the oldest out.
+  l.add("a", request(1, 0));
+  l.add("b", request(1, 0));
+  l.take_batch("b4");
+  l.ack(20'000);
+  l.add("c", request(1, 0));
+  l.add("d", request(1, 0));
+  l.take_batch("b5");
+  l.ack(20'001);
+  r = l.recent(20'002);
+  REQUIRE(r.size() == 1);
+  CHECK(r[0].id == "b5");
+  CHECK_FALSE(l.in_flight());
+}

@@ -41,9 +41,8 @@ export const useSession = defineStore('session', {
       this.user = username;
       this.expired = false;
       this.apply(j);
-      // The login answer has no role: ask for it (works even before the password change).
-      const s = await api.get('/api/session', { quiet401: true });
-      this.apply(s);
+      // The login answer carries the role; only a daemon older than that needs GET /api/session.
+      if (!j.role) this.apply(await api.get('/api/session', { quiet401: true }));
       this.loaded = true;
     },
     async changePassword(oldPassword, newPassword) {
