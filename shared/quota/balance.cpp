@@ -442,6 +442,35 @@ bool parse_minimax(const Value& d, BalanceReading& r, Check& c) {
   return true;
 }
 
+// Sums the results of a cost report (data[i].results[j], the shape OpenAI's and Anthropic's
+// organization cost endpoints share): `read(result, path, amount, currency)` reads one result's
+// amount and currency. One currency only; an empty report is a real zero (the envelope was
+// complete).
+template <class ReadResult>
+bool sum_cost_results(const Value& data, BalanceReading& r, Check& c, double& total, std::string& currency, ReadResult read) {
+  for (rapidjson::SizeType i = 0; i < data.Size(); ++i) {
+    const Value& b = data[i];
+    std::string path = "data[" + std::to_string(i) + "]";
+    const Value* results = nullptr;
+    if (!b.IsObject()) return c.fail(path, "is not an object");
+    if (!c.array(b, "results", path + ".results", results)) return false;
+    for (rapidjson::SizeType j = 0; j < results->Size(); ++j) {
+      const Value& res = (*results)[j];
+      std::string rp = path + ".results[" + std::to_string(j) + "]";
+      double v = 0;
+      std::string cur = "USD";
+      if (!res.IsObject()) return c.fail(rp, "is not an object");
+      if (!read(res, rp, v, cur)) return false;
+      cur = upper(cur);
+      if (!currency.empty() && cur != currency) return r.error = "the costs mix currencies (" + currency + ", " + cur + ")", false;
+      currency = cur;
+      total += v;
+    }
+  }
+  if (currency.empty()) currency = "USD";
+  return true;
+}
+
 // OpenAI GET /v1/organization/costs [doc]: {"object":"page","data":[{"object":"bucket",
 // "start_time":s,"end_time":s,"results":[{"object":"organization.costs.result",
 // "amount":{"value":0.06,"currency":"usd"},...}]}],"has_more":false,"next_page":null}.
@@ -452,30 +481,14 @@ bool parse_openai_admin(const Value& d, BalanceReading& r, Check& c) {
     return r.error = "the answer has more pages (has_more): the month's total would be short", false;
   double spent = 0;
   std::string currency;
-  for (rapidjson::SizeType i = 0; i < data->Size(); ++i) {
-    const Value& b = (*data)[i];
-    std::string path = "data[" + std::to_string(i) + "]";
-    const Value* results = nullptr;
-    if (!b.IsObject()) return c.fail(path, "is not an object");
-    if (!c.array(b, "results", path + ".results", results)) return false;
-    for (rapidjson::SizeType j = 0; j < results->Size(); ++j) {
-      const Value& res = (*results)[j];
-      std::string rp = path + ".results[" + std::to_string(j) + "]";
-      const Value* amount = nullptr;
-      double v = 0;
-      std::string cur;
-      if (!res.IsObject()) return c.fail(rp, "is not an object");
-      if (!c.object(res, "amount", rp + ".amount", amount) || !c.amount(*amount, "value", rp + ".amount.value", v) ||
-          !c.string(*amount, "currency", rp + ".amount.currency", cur))
-        return false;
-      cur = upper(cur);
-      if (!currency.empty() && cur != currency) return r.error = "the costs mix currencies (" + currency + ", " + cur + ")", false;
-      currency = cur;
-      spent += v;
-    }
-  }
-  r.spent = spent;  // an empty month is a real zero: the envelope was complete
-  r.currency = currency.empty() ? "USD" : currency;
+  bool ok = sum_cost_results(*data, r, c, spent, currency, [&](const Value& res, const std::string& rp, double& v, std::string& cur) {
+    const Value* amount = nullptr;
+    return c.object(res, "amount", rp + ".amount", amount) && c.amount(*amount, "value", rp + ".amount.value", v) &&
+           c.string(*amount, "currency", rp + ".amount.currency", cur);
+  });
+  if (!ok) return false;
+  r.spent = spent;
+  r.currency = currency;
   return true;
 }
 
@@ -489,28 +502,12 @@ bool parse_anthropic_admin(const Value& d, BalanceReading& r, Check& c) {
   if (more) return r.error = "the answer has more pages (has_more): the month's total would be short", false;
   double cents = 0;
   std::string currency;
-  for (rapidjson::SizeType i = 0; i < data->Size(); ++i) {
-    const Value& b = (*data)[i];
-    std::string path = "data[" + std::to_string(i) + "]";
-    const Value* results = nullptr;
-    if (!b.IsObject()) return c.fail(path, "is not an object");
-    if (!c.array(b, "results", path + ".results", results)) return false;
-    for (rapidjson::SizeType j = 0; j < results->Size(); ++j) {
-      const Value& res = (*results)[j];
-      std::string rp = path + ".results[" + std::to_string(j) + "]";
-      double v = 0;
-      if (!res.IsObject()) return c.fail(rp, "is not an object");
-      if (!c.amount(res, "amount", rp + ".amount", v)) return false;
-      std::string cur = "USD";
-      if (res.HasMember("currency") && !c.string(res, "currency", rp + ".currency", cur)) return false;
-      cur = upper(cur);
-      if (!currency.empty() && cur != currency) return r.error = "the costs mix currencies (" + currency + ", " + cur + ")", false;
-      currency = cur;
-      cents += v;
-    }
-  }
+  bool ok = sum_cost_results(*data, r, c, cents, currency, [&](const Value& res, const std::string& rp, double& v, std::string& cur) {
+    return c.amount(res, "amount", rp + ".amount", v) && (!res.HasMember("currency") || c.string(res, "currency", rp + ".currency", cur));
+  });
+  if (!ok) return false;
   r.spent = cents / 100;
-  r.currency = currency.empty() ? "USD" : currency;
+  r.currency = currency;
   return true;
 }
 

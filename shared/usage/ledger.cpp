@@ -108,22 +108,18 @@ std::vector<std::string> Ledger::eval_args(const Batch& b, const std::string& ma
   return a;
 }
 
-std::string utc_day(int64_t epoch_ms) {
-  time_t t = static_cast<time_t>(epoch_ms / 1000);
-  struct tm tm {};
-  gmtime_r(&t, &tm);
-  char buf[16];
-  strftime(buf, sizeof buf, "%Y-%m-%d", &tm);
-  return buf;
-}
-
-std::string utc_hour(int64_t epoch_ms) {
+namespace {
+std::string utc_format(int64_t epoch_ms, const char* format) {
   time_t t = static_cast<time_t>(epoch_ms / 1000);
   struct tm tm {};
   gmtime_r(&t, &tm);
   char buf[24];
-  strftime(buf, sizeof buf, "%Y-%m-%dT%H", &tm);
+  strftime(buf, sizeof buf, format, &tm);
   return buf;
 }
+}  // namespace
+
+std::string utc_day(int64_t epoch_ms) { return utc_format(epoch_ms, "%Y-%m-%d"); }
+std::string utc_hour(int64_t epoch_ms) { return utc_format(epoch_ms, "%Y-%m-%dT%H"); }
 
 }  // namespace lingmo::usage
