@@ -33,6 +33,10 @@ struct ngx_http_lingmo_main_conf_t {
   ngx_uint_t request_log_size;        // lingmo_request_log_size: records kept in Redis; 0 = no request log
 };
 
+struct ngx_http_lingmo_srv_conf_t {
+  ngx_flag_t has_gateway;  // some location of this server has `lingmo_gateway on` (error_filter.cpp)
+};
+
 struct ngx_http_lingmo_loc_conf_t {
   ngx_flag_t enabled;                 // lingmo_gateway
   ngx_msec_t connect_timeout;         // lingmo_connect_timeout

@@ -23,6 +23,7 @@ char* lingmo_positive_msec(ngx_conf_t* cf, void* post, void* data) noexcept;
 void* create_main_conf(ngx_conf_t* cf) noexcept;
 ngx_int_t postconfiguration(ngx_conf_t* cf) noexcept { return ngx_http_lingmo_init_error_filter(cf); }
 char* init_main_conf(ngx_conf_t* cf, void* conf) noexcept;
+void* create_srv_conf(ngx_conf_t* cf) noexcept;
 void* create_loc_conf(ngx_conf_t* cf) noexcept;
 char* merge_loc_conf(ngx_conf_t* cf, void* parent, void* child) noexcept;
 ngx_int_t init_process(ngx_cycle_t* cycle) noexcept;
@@ -70,7 +71,7 @@ ngx_http_module_t module_ctx = {
     postconfiguration, // postconfiguration: installs the error-page filter
     create_main_conf,  // create main configuration
     init_main_conf,    // init main configuration
-    nullptr,           // create server configuration
+    create_srv_conf,   // create server configuration
     nullptr,           // merge server configuration
     create_loc_conf,   // create location configuration
     merge_loc_conf     // merge location configuration
@@ -111,6 +112,9 @@ char* lingmo_gateway(ngx_conf_t* cf, ngx_command_t* cmd, void* conf) noexcept {
     auto* clcf = static_cast<ngx_http_core_loc_conf_t*>(ngx_http_conf_get_module_loc_conf(cf, ngx_http_core_module));
     clcf->handler = ngx_http_lingmo_handler;
     main_conf(cf)->redis_set |= 2;  // bit 2: some location uses the gateway (checked in init_main_conf)
+    // The enclosing server: errors nginx sends before a request reaches any location (headers or
+    // URI too large) are JSON there too (error_filter.cpp).
+    static_cast<ngx_http_lingmo_srv_conf_t*>(ngx_http_conf_get_module_srv_conf(cf, ngx_http_lingmo_module))->has_gateway = 1;
   }
   return NGX_CONF_OK;
 }
@@ -313,6 +317,10 @@ char* init_main_conf(ngx_conf_t* cf, void* conf) noexcept {
     ngx_conf_log_error(NGX_LOG_WARN, cf, 0,
                        "no \"lingmo_secret_key_file\": providers whose API key is stored encrypted cannot be used");
   return NGX_CONF_OK;
+}
+
+void* create_srv_conf(ngx_conf_t* cf) noexcept {
+  return ngx_pcalloc(cf->pool, sizeof(ngx_http_lingmo_srv_conf_t));  // has_gateway = 0
 }
 
 void* create_loc_conf(ngx_conf_t* cf) noexcept {
