@@ -22,6 +22,9 @@ before(async () => {
   stack = await startStack({
     vendors: 2,
     redisAppendOnly: true,
+    // Vendor timeouts are not what this file tests: generous ones keep a loaded CI machine (Redis
+    // restarting with its AOF, the load generator, two workers on 2 cores) from cutting a stream.
+    nginxConf: { idleTimeout: '5s', firstByteTimeout: '5s' },
     seed: async (st) => {
       const v1 = st.vendor(1);
       await st.admin('provider', 'add', '--id', 'v1', '--base-url', v1.baseUrl, '--api-key', v1.key,
