@@ -17,8 +17,8 @@ constexpr ngx_msec_t kTickMs = 1000;
 constexpr ngx_msec_t kRedisStallMs = 3000;   // unanswered this long: Redis is treated as gone
 constexpr int kBatchMarkerTtlS = 2 * 24 * 3600;
 constexpr ngx_msec_t kFlushDelayMs = 100;
-constexpr size_t kLogBufferRecords = 2000;  // per worker, waiting for Redis
-constexpr size_t kLogBatchRecords = 200;    // per LPUSH
+constexpr size_t kLogBufferRecords = 5000;  // per worker, waiting for Redis
+constexpr size_t kLogBatchRecords = 500;    // per LPUSH
 // Sentinel mode: acknowledged usage batches kept for a replay on the new master after a failover.
 // The window must cover the time from the last write the old master acknowledged to the moment
 // this worker reaches the new one (down-after-milliseconds + the failover + reconnecting).
@@ -254,9 +254,9 @@ void Worker::on_flush_timer(ngx_event_t* ev) {
 void Worker::log_request(std::string record_json) {
   if (mcf_->request_log_size == 0) return;
   if (log_pending_.size() >= kLogBufferRecords) {
-    log_pending_.erase(log_pending_.begin());
+    log_pending_.pop_front();
     if (log_dropped_++ % 1000 == 0)
-      ngx_log_error(NGX_LOG_WARN, log_, 0, "lingmo: request log buffer full (Redis away?): dropping the oldest records");
+      ngx_log_error(NGX_LOG_WARN, log_, 0, "lingmo: request log buffer full (Redis slow or away): dropping the oldest records");
   }
   log_pending_.push_back(std::move(record_json));
   if (!flush_timer_.timer_set) ngx_add_timer(&flush_timer_, kFlushDelayMs);
@@ -274,7 +274,10 @@ void Worker::flush_log() {
     log_sent_ = false;
     if (r && r->type == REDIS_REPLY_ERROR)
       ngx_log_error(NGX_LOG_ERR, log_, 0, "lingmo: request log write failed: %s", r->str);
-    if (!log_pending_.empty() && !flush_timer_.timer_set) ngx_add_timer(&flush_timer_, kFlushDelayMs);
+    // A full batch waiting goes out at once (under load one LPUSH per 100 ms would not keep up);
+    // a partial one waits for the timer, to gather more.
+    if (log_pending_.size() >= kLogBatchRecords) flush_log();
+    else if (!log_pending_.empty() && !flush_timer_.timer_set) ngx_add_timer(&flush_timer_, kFlushDelayMs);
   });
   if (!log_sent_) return;
   log_pending_.erase(log_pending_.begin(), log_pending_.begin() + static_cast<std::ptrdiff_t>(n));

@@ -7,6 +7,7 @@
 // worker reads lingmo:config:version; providers and keys are re-read only when it changed, the
 // small provider-state hash every time. If Redis is away, the last snapshot keeps serving.
 #pragma once
+#include <deque>
 #include <functional>
 #include <map>
 #include <memory>
@@ -109,7 +110,7 @@ class Worker {
   std::string batch_prefix_;
   uint64_t batch_seq_ = 0;
   bool flush_sent_ = false;
-  std::vector<std::string> log_pending_;  // request records not yet sent, oldest first
+  std::deque<std::string> log_pending_;  // request records not yet sent, oldest first
   bool log_sent_ = false;
   uint64_t log_dropped_ = 0;
   bool warned_empty_ = false;
