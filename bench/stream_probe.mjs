@@ -1,11 +1,15 @@
 #!/usr/bin/env node
-// Streaming probe for bench/run.sh: sends N sequential streamed chat completions through one
-// endpoint and timestamps every SSE event as its bytes arrive.
+// Streaming probe for bench/run.sh: sends N streamed chat completions through one endpoint
+// (one after another, or --concurrency at a time) and timestamps every SSE event as its bytes
+// arrive.
 //
 // Usage:
 //   node bench/stream_probe.mjs --url http://127.0.0.1:PORT/v1/chat/completions --key KEY \
-//        [--n 20] [--warmup 1] [--model fake-model] [--expect-chunks 10] [--label NAME] \
-//        [--timeout-ms 10000] [--json FILE] [--no-usage]
+//        [--n 20] [--concurrency 1] [--warmup 1] [--model fake-model] [--expect-chunks 10] \
+//        [--label NAME] [--timeout-ms 10000] [--json FILE] [--no-usage]
+//
+// --concurrency C keeps C requests in flight (C sockets): --n 50 --concurrency 50 starts all 50 at
+// once. The warm-up requests always go one at a time, before.
 //
 // The request asks for stream_options.include_usage (unless --no-usage). The gateway always asks
 // its vendor for usage, so without it the vendor would send the gateway one more event than it
@@ -23,9 +27,17 @@
 //   done_ms     `data: [DONE]`
 //   end_ms      end of the response body (the terminating chunk)
 //   event_ms    arrival time of every event (written to --json only)
+//   relay_ms    per content event: arrival time minus the vendor's send time, when the vendor
+//               stamps its events (fake_vendor mode parameter "stamp": true puts
+//               "x_fake_sent_us", CLOCK_MONOTONIC microseconds, into each event; this probe reads
+//               process.hrtime, the same clock, when the bytes arrive). It is the time the
+//               relay (gateway or proxy_pass, plus loopback and this client's event loop) held
+//               each event: what a chunk costs beyond the vendor's own spacing. Without stamps
+//               the relay_* figures are nan.
 // A request is ok when it got 200, text/event-stream, exactly --expect-chunks content events,
 // a usage chunk (unless --no-usage) and [DONE]. The summary is one line on stdout:
-//   PROBE label=... n=20 ok=20 fail=0 ttft_p50_ms=... spread_p50_ms=... ...
+//   PROBE label=... n=20 ok=20 fail=0 ttft_p50_ms=... spread_p50_ms=... relay_p50_ms=... ...
+// (relay_* over all content events of all ok requests: p50, p99, max and their count.)
 // Failures are described on stderr. Exit status 0 if every request was ok, else 1.
 // Node.js >= 20, no npm dependencies.
 
@@ -35,12 +47,12 @@ import { performance } from 'node:perf_hooks';
 
 function usage(msg) {
   if (msg) process.stderr.write(`stream_probe: ${msg}\n`);
-  process.stderr.write('usage: stream_probe.mjs --url URL --key KEY [--n 20] [--warmup 1] [--model M] ' +
+  process.stderr.write('usage: stream_probe.mjs --url URL --key KEY [--n 20] [--concurrency 1] [--warmup 1] [--model M] ' +
     '[--expect-chunks 10] [--label NAME] [--timeout-ms 10000] [--json FILE] [--no-usage]\n');
   process.exit(2);
 }
 
-const opts = { url: null, key: null, n: 20, warmup: 1, model: 'fake-model', expectChunks: 10, label: 'probe',
+const opts = { url: null, key: null, n: 20, concurrency: 1, warmup: 1, model: 'fake-model', expectChunks: 10, label: 'probe',
   timeoutMs: 10000, json: null, usage: true };
 const argv = process.argv.slice(2);
 for (let i = 0; i < argv.length; i++) {
@@ -50,6 +62,7 @@ for (let i = 0; i < argv.length; i++) {
     case '--url': opts.url = next(); break;
     case '--key': opts.key = next(); break;
     case '--n': opts.n = Number(next()); break;
+    case '--concurrency': opts.concurrency = Number(next()); break;
     case '--warmup': opts.warmup = Number(next()); break;
     case '--model': opts.model = next(); break;
     case '--expect-chunks': opts.expectChunks = Number(next()); break;
@@ -63,8 +76,10 @@ for (let i = 0; i < argv.length; i++) {
 }
 if (!opts.url || !opts.key) usage('--url and --key are required');
 if (!Number.isInteger(opts.n) || opts.n < 1) usage('--n must be a positive integer');
+if (!Number.isInteger(opts.concurrency) || opts.concurrency < 1) usage('--concurrency must be a positive integer');
 
-const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+const agent = new http.Agent({ keepAlive: true, maxSockets: opts.concurrency });
+const nowUs = () => Number(process.hrtime.bigint() / 1000n);  // CLOCK_MONOTONIC, like fake_vendor's stamps
 const body = JSON.stringify({
   model: opts.model,
   stream: true,
@@ -75,7 +90,7 @@ const body = JSON.stringify({
 function once() {
   return new Promise((resolve) => {
     const rec = { status: 0, content_type: '', headers_ms: null, ttft_ms: null, last_ms: null, spread_ms: null,
-      done_ms: null, end_ms: null, content_events: 0, events: 0, error: null, event_ms: [], usage_seen: false };
+      done_ms: null, end_ms: null, content_events: 0, events: 0, error: null, event_ms: [], relay_ms: [], usage_seen: false };
     let buf = '';
     let t0 = 0;
     let settled = false;
@@ -86,7 +101,7 @@ function once() {
       if (rec.ttft_ms !== null) rec.spread_ms = rec.last_ms - rec.ttft_ms;
       resolve(rec);
     };
-    const onEvent = (raw, t) => {
+    const onEvent = (raw, t, arrivedUs) => {
       rec.events++;
       rec.event_ms.push(Math.round(t * 10) / 10);
       const data = raw.split('\n').filter((l) => l.startsWith('data:')).map((l) => l.slice(5).replace(/^ /, '')).join('\n');
@@ -98,6 +113,7 @@ function once() {
       const c = o && Array.isArray(o.choices) && o.choices[0] && o.choices[0].delta ? o.choices[0].delta.content : undefined;
       if (typeof c === 'string' && c.length > 0) {
         rec.content_events++;
+        if (typeof o.x_fake_sent_us === 'number') rec.relay_ms.push((arrivedUs - o.x_fake_sent_us) / 1000);
         if (rec.ttft_ms === null) rec.ttft_ms = t;
         rec.last_ms = t;
       }
@@ -117,13 +133,14 @@ function once() {
       rec.content_type = String(res.headers['content-type'] || '');
       res.setEncoding('utf8');
       res.on('data', (chunk) => {
+        const arrivedUs = nowUs();
         const t = performance.now() - t0;
         buf += chunk.replace(/\r\n/g, '\n');
         let i;
         while ((i = buf.indexOf('\n\n')) >= 0) {
           const ev = buf.slice(0, i);
           buf = buf.slice(i + 2);
-          onEvent(ev, t);
+          onEvent(ev, t, arrivedUs);
         }
       });
       res.on('end', () => { rec.end_ms = performance.now() - t0; finish(); });
@@ -155,14 +172,17 @@ function pct(sorted, p) {
 
 function stats(vals) {
   const s = vals.filter((v) => typeof v === 'number' && Number.isFinite(v)).sort((a, b) => a - b);
-  return { p50: pct(s, 50), p90: pct(s, 90), min: s[0], max: s[s.length - 1] };
+  return { p50: pct(s, 50), p90: pct(s, 90), p99: pct(s, 99), min: s[0], max: s[s.length - 1], n: s.length };
 }
 
 const f = (v) => (typeof v === 'number' && Number.isFinite(v) ? v.toFixed(1) : 'nan');
+const f3 = (v) => (typeof v === 'number' && Number.isFinite(v) ? v.toFixed(3) : 'nan');
 
 for (let i = 0; i < opts.warmup; i++) await once();
-const recs = [];
-for (let i = 0; i < opts.n; i++) recs.push(await once());
+const recs = new Array(opts.n);
+let nextIdx = 0;
+const lane = async () => { while (nextIdx < opts.n) { const i = nextIdx++; recs[i] = await once(); } };
+await Promise.all(Array.from({ length: Math.min(opts.concurrency, opts.n) }, lane));
 agent.destroy();
 
 let ok = 0;
@@ -176,12 +196,14 @@ const tt = stats(good.map((r) => r.ttft_ms));
 const sp = stats(good.map((r) => r.spread_ms));
 const hd = stats(good.map((r) => r.headers_ms));
 const dn = stats(good.map((r) => r.done_ms));
+const rl = stats(good.flatMap((r) => r.relay_ms));
 const ce = good.map((r) => r.content_events);
 
-process.stdout.write(`PROBE label=${opts.label} n=${opts.n} ok=${ok} fail=${opts.n - ok}` +
-  ` ttft_p50_ms=${f(tt.p50)} ttft_p90_ms=${f(tt.p90)} ttft_min_ms=${f(tt.min)} ttft_max_ms=${f(tt.max)}` +
+process.stdout.write(`PROBE label=${opts.label} n=${opts.n} concurrency=${opts.concurrency} ok=${ok} fail=${opts.n - ok}` +
+  ` ttft_p50_ms=${f(tt.p50)} ttft_p90_ms=${f(tt.p90)} ttft_p99_ms=${f(tt.p99)} ttft_min_ms=${f(tt.min)} ttft_max_ms=${f(tt.max)}` +
   ` spread_p50_ms=${f(sp.p50)} spread_min_ms=${f(sp.min)} spread_max_ms=${f(sp.max)}` +
   ` headers_p50_ms=${f(hd.p50)} done_p50_ms=${f(dn.p50)}` +
+  ` relay_p50_ms=${f3(rl.p50)} relay_p99_ms=${f3(rl.p99)} relay_max_ms=${f3(rl.max)} relay_n=${rl.n}` +
   ` chunks_min=${ce.length ? Math.min(...ce) : 0} chunks_max=${ce.length ? Math.max(...ce) : 0}\n`);
 for (const msg of failures.slice(0, 10)) process.stderr.write(`stream_probe ${opts.label}: ${msg}\n`);
 if (opts.json) fs.writeFileSync(opts.json, JSON.stringify({ label: opts.label, url: opts.url, requests: recs }, null, 1));

@@ -209,13 +209,16 @@ export class Ctx {
 }
 
 // Writes events one per res.write(), `delay` ms apart (0 = back to back), then calls done().
+// An event may be a function: it is called at the moment of writing and its string is sent
+// (fake_vendor's `stamp` uses this to put the send time into each event).
 export function writeSeq(ctx, events, delay, done) {
   const res = ctx.res;
   let i = 0;
   const step = () => {
     while (i < events.length) {
       if (ctx.closed) return;
-      res.write(events[i++]);
+      const e = events[i++];
+      res.write(typeof e === 'function' ? e() : e);
       if (delay > 0 && i < events.length) {
         ctx.later(delay, step);
         return;

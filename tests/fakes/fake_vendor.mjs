@@ -34,7 +34,9 @@ const DEFAULT_CHUNKS = { reset_mid_stream: 2 };
 const DEFAULT_DELAY = { slow_first_byte: 2000, keepalive_comments: 50 };
 
 // Chat and embeddings requests take the mode (modes.take()); checkAnswer is below.
-const modes = new ModeState({ modes: MODES, defaultChunks: DEFAULT_CHUNKS, checkAnswer });
+const modes = new ModeState({
+  modes: MODES, defaultChunks: DEFAULT_CHUNKS, extraFields: { stamp: false }, checkExtra: checkStamp, checkAnswer,
+});
 const stats = new Stats({ requests: 0, embeddings_requests: 0, connections: 0, aborted: 0, last_request: null });
 let idCounter = 0; // never reset, so ids stay unique for the process lifetime
 
@@ -61,6 +63,24 @@ function send401(res, presented) {
 function authOk(req) {
   if (OPTS.key === null) return true;
   return bearerToken(req) === OPTS.key;
+}
+
+// Mode parameter "stamp": every JSON stream event of normal and answer streams gets
+// "x_fake_sent_us" as its first member, the moment it was written in microseconds of
+// CLOCK_MONOTONIC (process.hrtime), which every process on the same machine shares: a client reads
+// its own process.hrtime at arrival and subtracts (bench/stream_probe.mjs).
+function checkStamp(b, next) {
+  if (b.stamp === undefined) return null;
+  if (typeof b.stamp !== 'boolean') return 'stamp must be a boolean';
+  next.stamp = b.stamp;
+  return null;
+}
+
+function stamped(events, on) {
+  if (!on) return events;
+  return events.map((e) => (e.startsWith('data: {')
+    ? () => `data: {"x_fake_sent_us":${process.hrtime.bigint() / 1000n},${e.slice(7)}`
+    : e));
 }
 
 function nowSecs() {
@@ -256,7 +276,7 @@ function answerNormal(ctx, m, id, model, body, stream, interDelay) {
   }
   const n = m.chunks ?? 3;
   if (!res.headersSent) res.writeHead(200, { ...SSE_HEADERS, ...(m.headers || {}) });
-  writeSeq(ctx, streamEvents(id, model, body, n, true), interDelay, () => res.end());
+  writeSeq(ctx, stamped(streamEvents(id, model, body, n, true), m.stamp), interDelay, () => res.end());
 }
 
 // Answers the plain error modes (shared by chat and embeddings). Returns true when it answered.
@@ -346,7 +366,7 @@ function handleChat(req, res, raw) {
       const plan = scriptedPlan(body, m.answer);
       if (!stream) return sendJson(res, 200, scriptedNonStream(id, model, plan), m.headers);
       res.writeHead(200, { ...SSE_HEADERS, ...(m.headers || {}) });
-      return writeSeq(ctx, scriptedStream(id, model, body, plan), m.delay_ms ?? 0, () => res.end());
+      return writeSeq(ctx, stamped(scriptedStream(id, model, body, plan), m.stamp), m.delay_ms ?? 0, () => res.end());
     }
 
     case 'hang_after_headers':
