@@ -520,7 +520,7 @@ void GatewayRequest::run() {
 // budget that is used up. Redis not answering in time admits (fail open, like provider quotas).
 void GatewayRequest::on_key_admission(long long result) {
   if (result > 0 && static_cast<size_t>(result) <= key_plan_.items.size()) {
-    const quota::PlanItem& full = key_plan_.items[static_cast<size_t>(result) - 1];
+    const quota::PlanItem full = key_plan_.items[static_cast<size_t>(result) - 1];  // a copy: the plan is cleared next
     key_plan_ = quota::Plan{};
     std::vector<std::pair<std::string, std::string>> extra;
     std::string when;
