@@ -37,7 +37,8 @@ export const REDIS_SERVER = process.env.REDIS_SERVER || 'redis-server';
 export const REDIS_CLI = process.env.REDIS_CLI || 'redis-cli';
 export const DEFAULT_KEY = 'lm-test-0123456789abcdef0123';
 export const MODEL = 'gpt-test';
-const BAD_LOG_LINE = /\[(alert|crit|emerg)\]|exited on signal/;
+// A worker that exits with a non-zero code died too (e.g. a sanitizer report ends it with code 1).
+const BAD_LOG_LINE = /\[(alert|crit|emerg)\]|exited on signal|worker process \d+ exited with code [1-9]/;
 
 export { sleep };
 
@@ -612,6 +613,9 @@ export class Stack {
       if (!fs.existsSync(f)) throw new Error(`${f} not found: build first (cmake --build), or set LINGMO_BUILD_DIR`);
     }
     this.dir = await fsp.mkdtemp(path.join(os.tmpdir(), 'lingmo-it-'));
+    // Sanitizer reports are written by the workers, which run as another user when the tests run
+    // as root: they must be able to create their asan.<pid> files here.
+    if (process.env.LINGMO_NGINX_PRELOAD) await fsp.chmod(this.dir, 0o777);
     // nginx workers run as an unprivileged user when the master is root: let them reach the dir.
     await fsp.chmod(this.dir, 0o755);
     this.secretFile = path.join(this.dir, 'secret.key');
