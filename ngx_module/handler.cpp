@@ -301,7 +301,7 @@ GatewayRequest::~GatewayRequest() {
   call_.reset();  // a client that went away cancels the vendor call here
   if (Worker::instance() && !models_) {
     settle_key_budget();
-    write_log_record();
+    if (Worker::instance()->request_log_on()) write_log_record();  // (no record built when it is off)
   }
 }
 

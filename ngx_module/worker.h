@@ -80,6 +80,7 @@ class Worker {
   // Queues one request-log record (usage/request_log.h) for the capped list in Redis; sent with
   // the next flush. Bounded: while Redis is away the oldest waiting records are dropped first.
   void log_request(std::string record_json);
+  bool request_log_on() const { return mcf_->request_log_size > 0; }
 
  private:
   Worker(ngx_cycle_t* cycle, ngx_http_lingmo_main_conf_t* mcf, RedisEndpoint ep);
