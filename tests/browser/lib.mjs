@@ -41,7 +41,7 @@ export async function newContext(browser, { viewport = DESKTOP, phone = false, l
     viewport, locale, deviceScaleFactor: 1, isMobile: phone, hasTouch: phone, timezoneId: 'UTC',
     permissions: ['clipboard-read', 'clipboard-write'],
   });
-  ctx.setDefaultTimeout(10000);
+  ctx.setDefaultTimeout(20000);   // generous: CI shares two cores between chromium, nginx, the daemon and Redis
   // Uncaught exceptions and console errors (Vue reports render errors there), but not the
   // browser's own "Failed to load resource" lines for the 4xx/5xx answers the tests provoke.
   ctx.pageErrors = [];
