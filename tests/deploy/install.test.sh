@@ -135,6 +135,18 @@ expect "staged: the replica template adds --port %i" \
   grep -qx 'ExecStart=/usr/bin/lingmo-controld --config /etc/lingmo/controld.conf --port %i' "$U/lingmo-controld@.service"
 expect "staged: DESTDIR is not written into the files" test -z "$(grep -rl "$S" "$S/etc" 2>/dev/null)"
 [ "$WEB" = 1 ] && expect "staged: controld.conf's WEB_ROOT is /usr/share/lingmo/web" grep -qx 'WEB_ROOT=/usr/share/lingmo/web' "$S/etc/lingmo/controld.conf"
+# systemd's own checker on the staged tree (no systemd runs here to start them): every key known
+# and every value parsed (it only warns on those, so any output is a failure), the binary there
+# and executable, the dependencies resolvable against this machine's stock units.
+if command -v systemd-analyze >/dev/null 2>&1 && [ -d /lib/systemd/system ]; then
+  mkdir -p "$S/usr/lib/systemd" && cp -a /lib/systemd/system "$S/usr/lib/systemd/"
+  for unit in lingmo-controld.service lingmo-controld@8001.service; do
+    out=$(systemd-analyze verify --root="$S" "$U/$unit" 2>&1) && [ -z "$out" ] &&
+      ok "staged: systemd-analyze verify $unit finds nothing" || not_ok "systemd-analyze verify $unit: $out"
+  done
+else
+  echo "ok - # SKIP systemd-analyze verify: no systemd here"
+fi
 
 # 7. Uninstall.
 out=$(bash "$ROOT/deploy/install.sh" uninstall --dry-run "${COMMON[@]}" 2>&1)
