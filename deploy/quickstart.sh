@@ -33,8 +33,9 @@ BUILD=${LINGMO_BUILD_DIR:-$ROOT/build}
 DEMO_KEY=${DEMO_KEY:-lm-demo-key-0123456789}
 WEB=$ROOT/controlplane/web
 
-# Whether PID runs (a zombie waiting to be reaped by init does not count).
-alive() { local st; st=$(ps -o stat= -p "$1" 2>/dev/null) && [ "${st#Z}" = "$st" ]; }
+# Whether PID runs (a zombie waiting to be reaped by init does not count); from /proc, since a
+# minimal Debian (a container) has no ps.
+alive() { local st; st=$(sed -n 's/^State:[[:space:]]*\([A-Z]\).*/\1/p' "/proc/$1/status" 2>/dev/null) && [ -n "$st" ] && [ "$st" != Z ]; }
 # Sends SIGNAL to the process in PIDFILE and waits (up to 10 s) until it is gone, so that a start
 # right after a stop finds its ports free.
 stop_one() {
