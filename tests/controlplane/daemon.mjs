@@ -170,13 +170,14 @@ export class Daemon {
   healthz() { return this.req('GET', '/healthz'); }
 }
 
-// Starts lingmo-controld on 127.0.0.1, port 0, against the stack's Redis and secret file. Options:
-// demo (--demo), env (extra environment, e.g. { SESSION_TTL: '60', REDIS_DB: '1' }), args (extra
-// flags), redisPort / secretFile (other than the stack's; secretFile '' passes no --secret-file).
-export async function startDaemon(stack, { demo = false, env = {}, args = [], redisPort, secretFile, timeout = 10000 } = {}) {
+// Starts lingmo-controld on 127.0.0.1, port 0 (or `port`), against the stack's Redis and secret
+// file. Options: demo (--demo), env (extra environment, e.g. { SESSION_TTL: '60', REDIS_DB: '1' }),
+// args (extra flags), redisPort / secretFile (other than the stack's; secretFile '' passes no
+// --secret-file).
+export async function startDaemon(stack, { demo = false, env = {}, args = [], port = 0, redisPort, secretFile, timeout = 10000 } = {}) {
   if (!fs.existsSync(CONTROLD_BIN)) throw new Error(`${CONTROLD_BIN} not found: build first (cmake --build), or set LINGMO_BUILD_DIR`);
   const secret = secretFile ?? stack.secretFile;   // '' = no --secret-file (e.g. ENCRYPT_KEY in env)
-  const argv = ['--listen', '127.0.0.1', '--port', '0', '--redis', `127.0.0.1:${redisPort ?? stack.redisPort}`,
+  const argv = ['--listen', '127.0.0.1', '--port', String(port), '--redis', `127.0.0.1:${redisPort ?? stack.redisPort}`,
     ...(secret ? ['--secret-file', secret] : []), ...(demo ? ['--demo'] : []), ...args];
   const child = spawn(CONTROLD_BIN, argv, { stdio: ['ignore', 'pipe', 'pipe'], env: daemonEnv(env) });
   live.add(child);
