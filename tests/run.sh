@@ -10,9 +10,10 @@
 #   sanitizers (unit + integration + control plane again, built with ASan + UBSan, tests/sanitize.sh)
 #   deployment (deploy/install.sh into a temp prefix, every nginx example through nginx -t, docker compose config)
 #   quickstart smoke (the README's first command, incl. the console and the admin login)
-#   containers (as root; podman): the README's first command on a fresh debian:12, timed; the
-#     Docker images built from deploy/docker/Dockerfile and compose.yaml run, serving a chat
-#     completion (tests/deploy/fresh_quickstart.test.sh, images.test.sh; ~15 min, network-bound)
+#   containers (as root; podman): the README's first command on a fresh debian:12, timed;
+#     install.sh and the units under a real systemd; the Docker images built from
+#     deploy/docker/Dockerfile and compose.yaml run, serving a chat completion
+#     (tests/deploy/fresh_quickstart.test.sh, systemd.test.sh, images.test.sh; ~15 min)
 # LINGMO_SKIP_FUZZ=1 / LINGMO_SKIP_SANITIZE=1 / LINGMO_SKIP_CONTAINERS=1 skip those (slow) steps.
 # Longer runs, not part of this command (tests/resilience/README.md): LINGMO_RESILIENCE_LONG=1
 # bash tests/resilience/run.sh; LINGMO_FUZZ_SECONDS=3600 bash tests/resilience/fuzz_long.sh.
@@ -70,9 +71,10 @@ step "quickstart smoke test"
 bash tests/smoke_quickstart.sh
 
 if [ "${LINGMO_SKIP_CONTAINERS:-0}" != 1 ]; then
-  step "containers: quickstart on a fresh debian:12; the Docker images and compose.yaml (podman)"
+  step "containers: quickstart on a fresh debian:12; install.sh under systemd; the Docker images and compose.yaml (podman)"
   if [ "$(id -u)" = 0 ]; then
     bash tests/deploy/fresh_quickstart.test.sh
+    bash tests/deploy/systemd.test.sh
     bash tests/deploy/images.test.sh
   else
     echo "skipped: podman with runc needs root here (sudo bash tests/deploy/images.test.sh)"

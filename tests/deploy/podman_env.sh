@@ -1,4 +1,4 @@
-# Sourced by the container tests (images.test.sh, fresh_quickstart.test.sh): Debian's podman set
+# Sourced by the container tests (images, fresh_quickstart, systemd .test.sh): Debian's podman set
 # up to run here, and the debian:12 base image.
 # Podman runs with a private configuration under $LINGMO_IMAGES_DIR (default
 # /var/tmp/lingmo-images): vfs storage, runc with cgroupfs, chroot isolation for RUN steps, file
