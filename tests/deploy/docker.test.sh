@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# deploy/docker without a Docker engine (none here: the images are not built by this test).
+# deploy/docker's files, checked without building anything (fast; images.test.sh builds the images
+# with podman and runs compose.yaml).
 #   - the Dockerfile's COPY sources exist, and its build context filter keeps out build trees and
 #     node_modules;
 #   - each runtime stage installs the Debian packages that provide the shared libraries the built
@@ -89,6 +90,6 @@ else
   fi
 fi
 
-echo "(the images themselves are not built here: no Docker engine)"
+echo "(the images are built and run by tests/deploy/images.test.sh)"
 echo "docker: $passed passed, $failed failed, $skipped skipped"
 [ "$failed" = 0 ]
