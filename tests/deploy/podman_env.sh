@@ -16,6 +16,7 @@ for p in podman podman-compose buildah runc debootstrap; do
 done
 if [ ${#pkgs[@]} -gt 0 ]; then
   echo "==> installing: ${pkgs[*]}"
+  apt-get update -qq
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${pkgs[@]}" >/dev/null
 fi
 
