@@ -11,13 +11,14 @@ WORK=${LINGMO_IMAGES_DIR:-/var/tmp/lingmo-images}
 [ "$(id -u)" = 0 ] || { echo "container tests: need root (apt-get, podman with runc)" >&2; exit 1; }
 
 pkgs=()
-for p in podman podman-compose buildah runc debootstrap; do
+# netavark + aardvark-dns: compose's service names (redis:6379) resolve on the project network.
+for p in podman podman-compose buildah runc netavark aardvark-dns iptables debootstrap; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || pkgs+=("$p")
 done
 if [ ${#pkgs[@]} -gt 0 ]; then
   echo "==> installing: ${pkgs[*]}"
   apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${pkgs[@]}" >/dev/null
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${pkgs[@]}" >/dev/null
 fi
 
 # Private podman configuration.
