@@ -18,18 +18,13 @@ repo="$(cd "$here/../.." && pwd)"
 suite=browser
 # shellcheck source=../require_build.sh
 source "$repo/tests/require_build.sh"
-if [[ ! -x "$LINGMO_BUILD_DIR/controlplane/lingmo-controld" ]]; then
-  echo "$suite: $LINGMO_BUILD_DIR/controlplane/lingmo-controld is missing; build first (cmake --build $LINGMO_BUILD_DIR)" >&2
-  exit 2
-fi
+require_controld
 chromium="${CHROMIUM:-/usr/bin/chromium}"
 if [[ ! -x "$chromium" ]]; then
   echo "$suite: $chromium not found: apt-get install chromium (or LINGMO_WITH_BROWSER=1 bash deploy/install-deps.sh)" >&2
   exit 2
 fi
-for bin in node npm redis-server redis-cli "${NGINX_BIN:-/usr/sbin/nginx}"; do
-  command -v "$bin" >/dev/null 2>&1 || { echo "$suite: $bin not found" >&2; exit 2; }
-done
+require_commands node npm redis-server redis-cli "${NGINX_BIN:-/usr/sbin/nginx}"
 
 if [[ ! -f "$repo/controlplane/web/dist/index.html" ]]; then
   echo "$suite: building the console (controlplane/web: npm ci && npm run build)"

@@ -15,9 +15,7 @@ repo="$(cd "$here/../.." && pwd)"
 suite=integration
 # shellcheck source=../require_build.sh
 source "$repo/tests/require_build.sh"
-for bin in node redis-server redis-cli "${NGINX_BIN:-/usr/sbin/nginx}"; do
-  command -v "$bin" >/dev/null 2>&1 || { echo "integration: $bin not found" >&2; exit 2; }
-done
+require_commands node redis-server redis-cli "${NGINX_BIN:-/usr/sbin/nginx}"
 
 cd "$repo"
 exec node --test --test-concurrency=1 "$@" tests/integration/*.test.mjs

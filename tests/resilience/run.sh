@@ -21,13 +21,8 @@ repo="$(cd "$here/../.." && pwd)"
 suite=resilience
 # shellcheck source=../require_build.sh
 source "$repo/tests/require_build.sh"
-if [[ ! -x "$LINGMO_BUILD_DIR/controlplane/lingmo-controld" ]]; then
-  echo "$suite: $LINGMO_BUILD_DIR/controlplane/lingmo-controld is missing; build first (cmake --build $LINGMO_BUILD_DIR)" >&2
-  exit 2
-fi
-for bin in node redis-server redis-cli "${NGINX_BIN:-/usr/sbin/nginx}"; do
-  command -v "$bin" >/dev/null 2>&1 || { echo "$suite: $bin not found" >&2; exit 2; }
-done
+require_controld
+require_commands node redis-server redis-cli "${NGINX_BIN:-/usr/sbin/nginx}"
 
 cd "$repo"
 exec node --test --test-concurrency=1 "$@" tests/resilience/*.test.mjs
