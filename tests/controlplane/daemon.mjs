@@ -14,7 +14,7 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { BUILD_DIR, REDIS_CLI, run, sleep, waitFor } from '../integration/harness.mjs';
+import { BUILD_DIR, REDIS_CLI, run, sleep, track, waitExit, waitFor } from '../integration/harness.mjs';
 
 export const CONTROLD_BIN = path.join(BUILD_DIR, 'controlplane', 'lingmo-controld');
 // What the helpers set as the admin password after the one-time one (adminSession).
@@ -34,22 +34,6 @@ export function daemonEnv(extra = {}) {
   const env = { ...process.env };
   for (const k of SCRUBBED_ENV) delete env[k];
   return { ...env, ...extra };
-}
-
-// Every daemon this process started, SIGKILLed at exit whatever happened to the test.
-const live = new Set();
-process.on('exit', () => {
-  for (const c of live) {
-    try { c.kill('SIGKILL'); } catch { /* gone */ }
-  }
-});
-
-function waitExit(child, ms) {
-  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve(true);
-  return new Promise((resolve) => {
-    const t = setTimeout(() => resolve(false), ms);
-    child.once('exit', () => { clearTimeout(t); resolve(true); });
-  });
 }
 
 function tryJson(text) {
@@ -78,7 +62,7 @@ export class Daemon {
     child.stderr.setEncoding('utf8');
     child.stdout.on('data', (s) => { this.stdout += s; });
     child.stderr.on('data', (s) => { this.stderr += s; });
-    child.once('exit', (code, signal) => { this.exit = { code, signal }; live.delete(child); });
+    child.once('exit', (code, signal) => { this.exit = { code, signal }; });
   }
 
   get base() { return `http://${this.host}:${this.port}`; }
@@ -180,7 +164,7 @@ export async function startDaemon(stack, { demo = false, env = {}, args = [], po
   const argv = ['--listen', '127.0.0.1', '--port', String(port), '--redis', `127.0.0.1:${redisPort ?? stack.redisPort}`,
     ...(secret ? ['--secret-file', secret] : []), ...(demo ? ['--demo'] : []), ...args];
   const child = spawn(CONTROLD_BIN, argv, { stdio: ['ignore', 'pipe', 'pipe'], env: daemonEnv(env) });
-  live.add(child);
+  track(child);   // SIGKILLed at exit whatever happened to the test
   const d = new Daemon(child);
   try {
     await waitFor(() => {

@@ -79,7 +79,8 @@ for (const sig of ['SIGINT', 'SIGTERM']) {
   });
 }
 
-function track(child) {
+// Other helpers' children too (the daemon, Sentinel's redis-servers): killed with the rest.
+export function track(child) {
   children.add(child);
   child.once('exit', () => children.delete(child));
   return child;
@@ -137,7 +138,8 @@ export async function waitFor(fn, { timeout = 5000, interval = 50, what = 'condi
   }
 }
 
-function waitExit(child, ms) {
+// Resolves true when `child` has exited (now or within `ms`), false otherwise.
+export function waitExit(child, ms) {
   if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve(true);
   return new Promise((resolve) => {
     const t = setTimeout(() => resolve(false), ms);

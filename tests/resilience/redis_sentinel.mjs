@@ -6,25 +6,10 @@ import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { ADMIN_BIN, REDIS_CLI, REDIS_SERVER, chatBody, freePort, run, sleep, waitFor } from '../integration/harness.mjs';
+import { ADMIN_BIN, REDIS_CLI, REDIS_SERVER, chatBody, freePort, run, sleep, track, waitExit, waitFor } from '../integration/harness.mjs';
 
 export const MASTER_NAME = 'mymaster';
 
-// Every process started here, SIGKILLed at exit whatever happened to the test.
-const live = new Set();
-process.on('exit', () => {
-  for (const c of live) {
-    try { c.kill('SIGKILL'); } catch { /* gone */ }
-  }
-});
-
-function waitExit(child, ms) {
-  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve(true);
-  return new Promise((resolve) => {
-    const t = setTimeout(() => resolve(false), ms);
-    child.once('exit', () => { clearTimeout(t); resolve(true); });
-  });
-}
 
 // redis-cli against 127.0.0.1:port; the trimmed output (one line per array element).
 export async function cli(port, ...args) {
@@ -38,8 +23,7 @@ class RedisProc {
     this.child = child;
     this.port = port;
     this.what = what;
-    live.add(child);
-    child.once('exit', () => live.delete(child));
+    track(child);   // SIGKILLed at exit whatever happened to the test
   }
 
   async ready() {
